@@ -1,0 +1,42 @@
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    permission: str | None = None
+    staff_only: bool = False
+
+
+# The menu, in order. An entry shows when the user holds its permission.
+NAVIGATION = [
+    NavItem(_("Home"), "home"),
+    NavItem(_("Areas"), "areas:detail-own", "areas.view_area"),
+    NavItem(_("API documentation"), "api-docs"),
+    NavItem(_("Administration"), "admin:index", staff_only=True),
+]
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"navigation": []}
+    items = []
+    for item in NAVIGATION:
+        if item.permission and not user.has_perm(item.permission):
+            continue
+        if item.staff_only and not user.is_staff:
+            continue
+        url = reverse(item.url_name)
+        items.append(
+            {
+                "label": item.label,
+                "url": url,
+                "active": request.path == url or (url != "/" and request.path.startswith(url)),
+            }
+        )
+    return {"navigation": items}

@@ -1,0 +1,60 @@
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from areas.models import Area
+
+from .models import Role, User
+
+
+class AccountError(Exception):
+    """A request about accounts that cannot be carried out; the message is for the user."""
+
+
+@transaction.atomic
+def user_create(
+    *,
+    username: str,
+    password: str,
+    role: Role,
+    area_code: str,
+    full_name: str = "",
+    check_password: bool = True,
+) -> User:
+    area = Area.objects.filter(code=area_code).first()
+    if area is None:
+        raise AccountError(_("No area has the code %(code)s.") % {"code": area_code})
+    if User.objects.filter(username=username).exists():
+        raise AccountError(_("The username %(username)s is taken.") % {"username": username})
+    user = User(username=username, role=role, area=area, first_name=full_name)
+    user.is_staff = role == Role.SYSADMIN
+    user.is_superuser = role == Role.SYSADMIN
+    _validate(user, password, check_password)
+    user.set_password(password)
+    user.save()
+    return user
+
+
+@transaction.atomic
+def user_update_role(*, user: User, role: Role, area_code: str, password: str | None = None) -> User:
+    """Bring an existing account to the given role and area (and password, when one is given)."""
+    area = Area.objects.filter(code=area_code).first()
+    if area is None:
+        raise AccountError(_("No area has the code %(code)s.") % {"code": area_code})
+    user.role, user.area = role, area
+    user.is_staff = user.is_superuser = role == Role.SYSADMIN
+    _validate(user, password, check_password=password is not None)
+    if password is not None:
+        user.set_password(password)
+    user.save()
+    return user
+
+
+def _validate(user: User, password: str | None, check_password: bool) -> None:
+    try:
+        user.full_clean(exclude=["password"])
+        if check_password and password is not None:
+            validate_password(password, user)
+    except ValidationError as exc:
+        raise AccountError("; ".join(exc.messages)) from exc

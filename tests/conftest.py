@@ -1,0 +1,97 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config):
+    # Fast hashing: the suite logs in hundreds of times. Production keeps Django's default.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database holds the whole Jiangxi tree, loaded once, as production does."""
+    from areas.services import areas_load
+
+    with django_db_blocker.unblock():
+        areas_load()
+
+
+@pytest.fixture
+def reload_areas_after(django_db_blocker):
+    """For transactional tests: the flush at their end empties every table; put the tree back."""
+    yield
+    from areas.services import areas_load
+
+    with django_db_blocker.unblock():
+        areas_load()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, tmp_path_factory):
+    """A real Celery worker in its own process, on the test database and the suite's Redis."""
+    from django.db import connection
+
+    from poverty_relief.celery import app
+
+    db = connection.settings_dict
+    host = db.get("HOST") or ""
+    if host.startswith("/"):
+        host = host.replace("/", "%2F")
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{auth}@{host}{port}/{db['NAME']}",
+        "REDIS_URL": settings.REDIS_URL,
+        "DJANGO_DEBUG": "1",
+    }
+    hostname = f"test-worker-{os.getpid()}@%h"
+    log_path = tmp_path_factory.mktemp("celery") / "worker.log"
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "poverty_relief",
+            "worker",
+            "--pool=solo",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            hostname,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"Celery worker exited: {log_path.read_text()[-2000:]}")
+        if app.control.ping(timeout=0.5):
+            break
+    else:
+        os.killpg(process.pid, signal.SIGKILL)
+        raise RuntimeError("Celery worker did not answer within 30 s")
+    yield process
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    log.close()

@@ -1,0 +1,142 @@
+"""Every URL pattern, every member of the cast, the status each one must get.
+
+A new URL pattern without a row here fails `test_every_url_pattern_has_an_expectation`: decide who may
+reach it before it ships.
+"""
+
+from dataclasses import dataclass, field
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from .cast import CAST, GANZHOU, NINGDU, RUIJIN, CastTestCase
+
+ROLES = [*CAST, "unassigned", None]  # None: the anonymous visitor
+
+LOGIN = 302  # anonymous pages redirect to the login page
+
+
+@dataclass
+class Case:
+    url: str
+    expect: dict  # role name (or None) -> status; "*" for everyone not named
+    method: str = "get"
+    data: dict = field(default_factory=dict)
+
+    def status_for(self, role):
+        return self.expect.get(role, self.expect.get("*"))
+
+
+def everyone(status, **others):
+    return {"*": status, **{k if k != "anonymous" else None: v for k, v in others.items()}}
+
+
+def scoped(code_owner_roles, anonymous):
+    """200 for the roles whose area holds the record, 404 for the other areas, `anonymous` for no login."""
+    expect = {role: (200 if role in code_owner_roles else 404) for role in CAST}
+    expect["unassigned"] = 403
+    expect[None] = anonymous
+    return expect
+
+
+RUIJIN_READERS = {"ruijin_clerk", "ruijin_supervisor", "ganzhou_reviewer", "province_officer", "sysadmin"}
+NINGDU_READERS = {"ningdu_clerk", "ganzhou_reviewer", "province_officer", "sysadmin"}
+GANZHOU_READERS = {"ganzhou_reviewer", "province_officer", "sysadmin"}
+
+EXPECTATIONS: dict[str, list[Case]] = {
+    "": [Case("/", everyone(200, anonymous=LOGIN))],
+    "accounts/login/": [Case("/accounts/login/", everyone(302, anonymous=200))],
+    "accounts/logout/": [
+        Case("/accounts/logout/", everyone(302), method="post"),
+        Case("/accounts/logout/", everyone(405)),
+    ],
+    "areas/": [Case("/areas/", everyone(302, unassigned=403))],
+    "areas/<str:code>/": [
+        Case(f"/areas/{RUIJIN}/", scoped(RUIJIN_READERS, LOGIN)),
+        Case(f"/areas/{NINGDU}/", scoped(NINGDU_READERS, LOGIN)),
+        Case(f"/areas/{GANZHOU}/", scoped(GANZHOU_READERS, LOGIN)),
+        Case(f"/areas/{RUIJIN}100/", scoped(RUIJIN_READERS, LOGIN)),
+        Case("/areas/360000/", scoped({"province_officer", "sysadmin"}, LOGIN)),
+        Case("/areas/999999/", {**everyone(404, anonymous=LOGIN), "unassigned": 403}),
+    ],
+    "healthz": [Case("/healthz", everyone((200, 503)))],
+    "api/v1/auth/token/": [
+        Case("/api/v1/auth/token/", everyone(400), method="post"),
+        Case("/api/v1/auth/token/", everyone(405)),
+    ],
+    "api/v1/me/": [Case("/api/v1/me/", everyone(200, anonymous=401))],
+    "api/v1/^areas/$": [
+        Case("/api/v1/areas/", everyone(200, anonymous=401, unassigned=403)),
+        # Nobody writes areas: the permission check answers before the method check, but for the superuser.
+        Case("/api/v1/areas/", everyone(403, anonymous=401, sysadmin=405), method="post"),
+    ],
+    "api/v1/^areas/(?P<code>\\d{6}|\\d{9}|\\d{12})/$": [
+        Case(f"/api/v1/areas/{RUIJIN}/", scoped(RUIJIN_READERS, 401)),
+        Case(f"/api/v1/areas/{NINGDU}/", scoped(NINGDU_READERS, 401)),
+        Case(f"/api/v1/areas/{RUIJIN}/", everyone(403, anonymous=401, sysadmin=405), method="delete"),
+    ],
+    "api/schema/": [Case("/api/schema/", everyone(200, anonymous=401))],
+    "api/docs/": [Case("/api/docs/", everyone(200, anonymous=401))],
+    # The admin is for system administrators; others are sent to its login page.
+    "admin/*": [
+        Case("/admin/", everyone(302, sysadmin=200)),
+        Case("/admin/accounts/user/", everyone(302, sysadmin=200)),
+        Case("/admin/areas/area/", everyone(302, sysadmin=200)),
+    ],
+}
+
+
+def iter_routes(patterns=None, prefix=""):
+    patterns = get_resolver().url_patterns if patterns is None else patterns
+    for entry in patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            if route == "admin/":
+                yield "admin/*"
+                continue
+            yield from iter_routes(entry.url_patterns, route)
+        elif isinstance(entry, URLPattern):
+            yield route
+
+
+def test_every_url_pattern_has_an_expectation():
+    routes = set(iter_routes())
+    missing = sorted(routes - set(EXPECTATIONS))
+    assert not missing, f"URL patterns with no permission expectation: {missing}"
+    stale = sorted(set(EXPECTATIONS) - routes)
+    assert not stale, f"Expectations for URL patterns that no longer exist: {stale}"
+
+
+class PermissionMatrixTest(CastTestCase):
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        from accounts.models import User
+
+        cls.cast["unassigned"] = User.objects.create_user(username="unassigned", password="x")
+
+    def request(self, case: Case):
+        call = getattr(self.client, case.method)
+        if case.method == "get":
+            return call(case.url)
+        return call(case.url, case.data, content_type="application/json")
+
+    def test_matrix(self):
+        checked = 0
+        for route, cases in EXPECTATIONS.items():
+            for case in cases:
+                for role in ROLES:
+                    with self.subTest(route=route, url=case.url, method=case.method, role=role):
+                        self.login(role)
+                        response = self.request(case)
+                        expected = case.status_for(role)
+                        allowed = expected if isinstance(expected, tuple) else (expected,)
+                        self.assertIn(response.status_code, allowed)
+                        checked += 1
+        self.assertGreaterEqual(checked, len(EXPECTATIONS) * len(ROLES))
+
+
+@pytest.mark.django_db
+def test_anonymous_pages_redirect_to_the_login_page(client):
+    response = client.get(f"/areas/{RUIJIN}/")
+    assert response["Location"] == f"/accounts/login/?next=/areas/{RUIJIN}/"
