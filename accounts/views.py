@@ -1,5 +1,6 @@
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.shortcuts import render
 
 from areas.models import Area, AreaLevel
@@ -36,10 +37,11 @@ def home(request):
         return render(request, "accounts/home_unassigned.html", context)
     areas = Area.objects.visible_to(user)
     context["children"] = Area.objects.filter(parent=area).order_by("code")
-    context["level_counts"] = {
-        level: areas.filter(level=level).count()
-        for level in (AreaLevel.COUNTY, AreaLevel.TOWNSHIP, AreaLevel.VILLAGE)
-    }
+    below = [AreaLevel.TOWNSHIP, AreaLevel.VILLAGE]
+    if not area.is_county:
+        below.insert(0, AreaLevel.COUNTY)
+    counts = dict(areas.filter(level__in=below).values_list("level").annotate(n=Count("code")))
+    context["level_counts"] = {level: counts.get(level, 0) for level in below}
     if area.is_province:
         context["province_managed"] = areas.filter(is_province_managed=True).select_related("parent")
     return render(request, HOME_TEMPLATES[Role(user.role)], context)
