@@ -26,12 +26,15 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
-def reload_areas_after(django_db_blocker):
-    """For transactional tests: the flush at their end empties every table; put the tree back."""
-    yield
+def area_tree(transactional_db):
+    """For transactional tests: the flush after each of them empties every table, the tree included.
+
+    pytest-django runs transactional tests after all the others, so loading it back here is enough.
+    """
+    from areas.models import Area
     from areas.services import areas_load
 
-    with django_db_blocker.unblock():
+    if not Area.objects.exists():
         areas_load()
 
 

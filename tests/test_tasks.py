@@ -12,7 +12,7 @@ from poverty_relief.celery import app
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_expired_sessions_are_cleared_by_a_real_worker(celery_worker_process, reload_areas_after):
+def test_expired_sessions_are_cleared_by_a_real_worker(celery_worker_process, area_tree):
     live, stale = SessionStore(), SessionStore()
     live.create()
     stale.create()

@@ -1,0 +1,39 @@
+"""A scratch database for a benchmark: created from DATABASE_URL's server, migrated, dropped at the end."""
+
+import contextlib
+import os
+import sys
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "poverty_relief.settings")
+os.environ.setdefault("DJANGO_DEBUG", "1")
+
+
+@contextlib.contextmanager
+def scratch_database():
+    import django
+    from django.conf import settings
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection, connections
+
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    original = settings.DATABASES["default"]["NAME"]
+    connections.close_all()
+    settings.DATABASES["default"]["NAME"] = name
+    connections["default"].settings_dict["NAME"] = name
+    try:
+        call_command("migrate", verbosity=0)
+        yield
+    finally:
+        connections.close_all()
+        settings.DATABASES["default"]["NAME"] = original
+        connections["default"].settings_dict["NAME"] = original
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
