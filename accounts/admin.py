@@ -18,7 +18,8 @@ class UserAdmin(ScopedAdminMixin, BaseUserAdmin):
         (None, {"fields": ("username", "password")}),
         (_("Role and area"), {"fields": ("role", "area")}),
         (_("Personal info"), {"fields": ("first_name", "last_name", "email")}),
-        (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser")}),
+        # Permissions come from the role; staff status too (see User.save).
+        (_("Permissions"), {"fields": ("is_active",)}),
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (

@@ -50,6 +50,9 @@ class User(AbstractUser):
         return self.get_full_name() or self.username
 
     def save(self, *args, **kwargs):
+        # The administrator works in the admin with the permissions of the role, not as a superuser (who
+        # would see every whole ID number in the province).
+        self.is_staff = self.is_superuser or self.role == Role.SYSADMIN
         super().save(*args, **kwargs)
         update_fields = kwargs.get("update_fields")
         if update_fields is None or "role" in update_fields:

@@ -11,19 +11,43 @@ from django.db import DEFAULT_DB_ALIAS
 
 from .models import Role
 
+REGISTRY_READ = (
+    "beneficiaries.view_person",
+    "beneficiaries.view_household",
+    "beneficiaries.view_transferrequest",
+)
+REGISTRY_WRITE = (
+    *REGISTRY_READ,
+    "beneficiaries.add_person",
+    "beneficiaries.change_person",
+    "beneficiaries.add_household",
+    "beneficiaries.change_household",
+    "beneficiaries.add_transferrequest",
+    # Whole ID numbers are for the county that registers the person; above it, lists are enough.
+    "beneficiaries.view_full_id_number",
+)
+
 ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
-    Role.COUNTY_CLERK: ("areas.view_area",),
+    Role.COUNTY_CLERK: (
+        "areas.view_area",
+        *REGISTRY_WRITE,
+    ),
     Role.COUNTY_SUPERVISOR: (
         "areas.view_area",
         "accounts.view_user",
+        *REGISTRY_WRITE,
+        # Deciding on a transfer into the county.
+        "beneficiaries.change_transferrequest",
     ),
     Role.CITY_REVIEWER: (
         "areas.view_area",
         "accounts.view_user",
+        *REGISTRY_READ,
     ),
     Role.PROVINCE_OFFICER: (
         "areas.view_area",
         "accounts.view_user",
+        *REGISTRY_READ,
     ),
     Role.SYSADMIN: (
         "areas.view_area",

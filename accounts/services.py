@@ -28,8 +28,6 @@ def user_create(
     if User.objects.filter(username=username).exists():
         raise AccountError(_("The username %(username)s is taken.") % {"username": username})
     user = User(username=username, role=role, area=area, first_name=full_name)
-    user.is_staff = role == Role.SYSADMIN
-    user.is_superuser = role == Role.SYSADMIN
     _validate(user, password, check_password)
     user.set_password(password)
     user.save()
@@ -43,7 +41,6 @@ def user_update_role(*, user: User, role: Role, area_code: str, password: str | 
     if area is None:
         raise AccountError(_("No area has the code %(code)s.") % {"code": area_code})
     user.role, user.area = role, area
-    user.is_staff = user.is_superuser = role == Role.SYSADMIN
     _validate(user, password, check_password=password is not None)
     if password is not None:
         user.set_password(password)

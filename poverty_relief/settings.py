@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "pgtrigger",
+    "pghistory",
     "areas",
     "accounts",
     "beneficiaries",
@@ -69,6 +71,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "poverty_relief.middleware.ContentSecurityPolicyMiddleware",
+    # Puts the acting user and the URL on every history row the triggers write during a request.
+    "pghistory.middleware.HistoryMiddleware",
     # Last, so that it sees the outcome of the authentication above it.
     "axes.middleware.AxesMiddleware",
 ]
