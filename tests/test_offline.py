@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from .beneficiaries.permission_rows import registry_objects
 from .cast import CastTestCase
 from .test_permissions import EXPECTATIONS, ROLES
 
@@ -39,6 +40,7 @@ class EveryPageStaysHomeTest(CastTestCase):
         from accounts.models import User
 
         cls.cast["unassigned"] = User.objects.create_user(username="unassigned", password="x")
+        cls.objects = registry_objects(cls.cast)
 
     def test_every_page_references_only_this_site(self):
         pages = 0
@@ -48,7 +50,7 @@ class EveryPageStaysHomeTest(CastTestCase):
                     continue
                 for role in ROLES:
                     self.login(role)
-                    response = self.client.get(case.url, follow=True)
+                    response = self.client.get(case.url.format(**self.objects), follow=True)
                     if "text/html" not in response.get("Content-Type", ""):
                         continue
                     collector = ReferenceCollector()

@@ -4,46 +4,24 @@ A new URL pattern without a row here fails `test_every_url_pattern_has_an_expect
 reach it before it ships.
 """
 
-from dataclasses import dataclass, field
-
 import pytest
+from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from .cast import CAST, GANZHOU, NINGDU, RUIJIN, CastTestCase
+from .beneficiaries.permission_rows import REGISTRY_API, REGISTRY_PAGES, registry_objects
+from .cast import GANZHOU, NINGDU, RUIJIN, CastTestCase
+from .permission_table import (
+    GANZHOU_READERS,
+    LOGIN,
+    NINGDU_READERS,
+    ROLES,
+    RUIJIN_READERS,
+    Case,
+    everyone,
+    scoped,
+)
 
-ROLES = [*CAST, "unassigned", None]  # None: the anonymous visitor
-
-LOGIN = 302  # anonymous pages redirect to the login page
-
-
-@dataclass
-class Case:
-    url: str
-    expect: dict  # role name (or None) -> status; "*" for everyone not named
-    method: str = "get"
-    data: dict = field(default_factory=dict)
-
-    def status_for(self, role):
-        return self.expect.get(role, self.expect.get("*"))
-
-
-def everyone(status, **others):
-    return {"*": status, **{k if k != "anonymous" else None: v for k, v in others.items()}}
-
-
-def scoped(code_owner_roles, anonymous):
-    """200 for the roles whose area holds the record, 404 for the other areas, `anonymous` for no login."""
-    expect = {role: (200 if role in code_owner_roles else 404) for role in CAST}
-    expect["unassigned"] = 403
-    expect[None] = anonymous
-    return expect
-
-
-RUIJIN_READERS = {"ruijin_clerk", "ruijin_supervisor", "ganzhou_reviewer", "province_officer", "sysadmin"}
-NINGDU_READERS = {"ningdu_clerk", "ganzhou_reviewer", "province_officer", "sysadmin"}
-GANZHOU_READERS = {"ganzhou_reviewer", "province_officer", "sysadmin"}
-
-EXPECTATIONS: dict[str, list[Case]] = {
+CORE: dict[str, list[Case]] = {
     "": [Case("/", everyone(200, anonymous=LOGIN))],
     "accounts/login/": [Case("/accounts/login/", everyone(302, anonymous=200))],
     "accounts/logout/": [
@@ -85,6 +63,8 @@ EXPECTATIONS: dict[str, list[Case]] = {
     ],
 }
 
+EXPECTATIONS: dict[str, list[Case]] = {**CORE, **REGISTRY_PAGES, **REGISTRY_API}
+
 
 def iter_routes(patterns=None, prefix=""):
     patterns = get_resolver().url_patterns if patterns is None else patterns
@@ -114,12 +94,23 @@ class PermissionMatrixTest(CastTestCase):
         from accounts.models import User
 
         cls.cast["unassigned"] = User.objects.create_user(username="unassigned", password="x")
+        cls.objects = registry_objects(cls.cast)
 
     def request(self, case: Case):
         call = getattr(self.client, case.method)
+        url = case.url.format(**self.objects)
         if case.method == "get":
-            return call(case.url)
-        return call(case.url, case.data, content_type="application/json")
+            return call(url)
+        return call(url, case.data, content_type="application/json")
+
+    def request_undone(self, case: Case):
+        """Each request starts from the same data: a write that succeeds must not change what the next
+        role meets."""
+        savepoint = transaction.savepoint()
+        try:
+            return self.request(case)
+        finally:
+            transaction.savepoint_rollback(savepoint)
 
     def test_matrix(self):
         checked = 0
@@ -128,7 +119,7 @@ class PermissionMatrixTest(CastTestCase):
                 for role in ROLES:
                     with self.subTest(route=route, url=case.url, method=case.method, role=role):
                         self.login(role)
-                        response = self.request(case)
+                        response = self.request_undone(case)
                         expected = case.status_for(role)
                         allowed = expected if isinstance(expected, tuple) else (expected,)
                         self.assertIn(response.status_code, allowed)

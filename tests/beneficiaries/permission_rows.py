@@ -1,0 +1,21 @@
+"""Permission-matrix rows for the registry's pages and API (joined in tests/test_permissions.py)."""
+
+from beneficiaries.services import household_register, person_register
+from tests.permission_table import Case
+
+from .factories import household_data, person_data
+
+
+def registry_objects(cast) -> dict[str, int]:
+    """Records the rows' URLs name: one person and one household in 瑞金市 and in 宁都县."""
+    return {
+        "ruijin_person": person_register(actor=cast["ruijin_clerk"], data=person_data("360781")).pk,
+        "ningdu_person": person_register(actor=cast["ningdu_clerk"], data=person_data("360730")).pk,
+        "ruijin_household": household_register(actor=cast["ruijin_clerk"], data=household_data("360781")).pk,
+        "ningdu_household": household_register(actor=cast["ningdu_clerk"], data=household_data("360730")).pk,
+    }
+
+
+REGISTRY_PAGES: dict[str, list[Case]] = {}
+
+REGISTRY_API: dict[str, list[Case]] = {}
