@@ -1,8 +1,6 @@
 """Permission-matrix rows for the registry's pages and API (joined in tests/test_permissions.py)."""
 
 from beneficiaries.services import household_register, person_register
-from tests.permission_table import Case
-
 from .factories import household_data, person_data
 
 
@@ -16,6 +14,7 @@ def registry_objects(cast) -> dict[str, int]:
     }
 
 
-REGISTRY_PAGES: dict[str, list[Case]] = {}
+from .api_rows import REGISTRY_API  # noqa: E402
+from .page_rows import REGISTRY_PAGES  # noqa: E402
 
-REGISTRY_API: dict[str, list[Case]] = {}
+__all__ = ["REGISTRY_API", "REGISTRY_PAGES", "registry_objects"]
