@@ -1,6 +1,7 @@
 """Permission-matrix rows for the registry's pages and API (joined in tests/test_permissions.py)."""
 
 from beneficiaries.services import household_register, person_register
+
 from .factories import household_data, person_data
 
 
