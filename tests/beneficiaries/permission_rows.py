@@ -2,7 +2,11 @@
 
 from beneficiaries.services import household_register, person_register
 
+from .api_rows import REGISTRY_API
 from .factories import household_data, person_data
+from .page_rows import REGISTRY_PAGES
+
+__all__ = ["REGISTRY_API", "REGISTRY_PAGES", "registry_objects"]
 
 
 def registry_objects(cast) -> dict[str, int]:
@@ -13,9 +17,3 @@ def registry_objects(cast) -> dict[str, int]:
         "ruijin_household": household_register(actor=cast["ruijin_clerk"], data=household_data("360781")).pk,
         "ningdu_household": household_register(actor=cast["ningdu_clerk"], data=household_data("360730")).pk,
     }
-
-
-from .api_rows import REGISTRY_API  # noqa: E402
-from .page_rows import REGISTRY_PAGES  # noqa: E402
-
-__all__ = ["REGISTRY_API", "REGISTRY_PAGES", "registry_objects"]
