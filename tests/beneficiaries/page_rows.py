@@ -1,5 +1,6 @@
 """Permission-matrix rows for the registry's pages. URLs may name the records of
-`permission_rows.registry_objects`: {ruijin_person}, {ningdu_person}, {ruijin_household}, {ningdu_household}."""
+`permission_rows.registry_objects`:
+{ruijin_person}, {ningdu_person}, {ruijin_household}, {ningdu_household}."""
 
 from tests.permission_table import Case
 
