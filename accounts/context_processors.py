@@ -15,6 +15,7 @@ class NavItem:
 # The menu, in order. An entry shows when the user holds its permission.
 NAVIGATION = [
     NavItem(_("Home"), "home"),
+    NavItem(_("Registry"), "registry:person-list", "beneficiaries.view_person"),
     NavItem(_("Areas"), "areas:detail-own", "areas.view_area"),
     NavItem(_("API documentation"), "api-docs"),
     NavItem(_("Administration"), "admin:index", staff_only=True),
@@ -36,7 +37,12 @@ def navigation(request):
             {
                 "label": item.label,
                 "url": url,
-                "active": request.path == url or (url != "/" and request.path.startswith(url)),
+                # An entry is active in its whole section: /registry/households/ lights up the registry.
+                "active": request.path == url or (url != "/" and _section(request.path) == _section(url)),
             }
         )
     return {"navigation": items}
+
+
+def _section(path: str) -> str:
+    return path.strip("/").split("/")[0]

@@ -44,7 +44,7 @@ class PovertyCause(models.TextChoices):
 
 
 class Relation(models.TextChoices):
-    HEAD = "head", _("Head of household")
+    HEAD = "head", _("Head (self)")
     SPOUSE = "spouse", _("Spouse")
     CHILD = "child", _("Child")
     PARENT = "parent", _("Parent")

@@ -66,6 +66,13 @@ def _text(data: Mapping[str, Any], key: str) -> str:
     return "" if value is None else str(value).strip()
 
 
+def _flag(value) -> bool:
+    """A yes/no from JSON, a form checkbox ("on") or a spreadsheet cell ("是")."""
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on", "是", "y"}
+    return bool(value)
+
+
 def _choice(errors: _Errors, data, key: str, choices, label: str):
     raw = data.get(key)
     try:
@@ -177,9 +184,13 @@ def person_check(*, actor, data: Mapping[str, Any], instance: Person | None = No
 def _household(actor, raw, county_code, errors: _Errors) -> Household | None:
     if raw in (None, ""):
         return None
-    household = (
-        raw if isinstance(raw, Household) else Household.objects.visible_to(actor).filter(pk=raw).first()
-    )
+    if isinstance(raw, Household):
+        household = raw
+    else:
+        try:
+            household = Household.objects.visible_to(actor).filter(pk=int(raw)).first()
+        except (TypeError, ValueError):
+            household = None
     if household is None or not household.is_active:
         errors.add("household", _("Household: no such household in your area."))
         return None
@@ -310,8 +321,8 @@ def household_check(*, actor, data: Mapping[str, Any]) -> Checked:
         errors.add(
             "exit_year", _("Year out of poverty: leave it empty unless the household is out of poverty.")
         )
-    values["is_dibao"] = bool(data.get("is_dibao"))
-    values["is_tekun"] = bool(data.get("is_tekun"))
+    values["is_dibao"] = _flag(data.get("is_dibao"))
+    values["is_tekun"] = _flag(data.get("is_tekun"))
     values["main_cause"] = _text(data, "main_cause")
     errors.raise_if_any()
     return Checked(values)

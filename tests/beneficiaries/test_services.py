@@ -294,3 +294,26 @@ class AuditTrailTest(CastTestCase):
                 with connection.cursor() as cursor:
                     cursor.execute(statement, [event.pgh_id])
         self.assertEqual(person.events.get().name, "钟秀英")
+
+
+class LooseInputTest(CastTestCase):
+    def test_a_household_id_that_is_not_a_number_is_not_found(self):
+        with translation.override("en"), self.assertRaises(RecordInvalid) as caught:
+            person_register(
+                actor=self.cast["ruijin_clerk"], data=person_data(household="abc", relation_to_head="child")
+            )
+        self.assertIn("no such household", caught.exception.errors["household"][0])
+
+    def test_yes_no_flags_read_text_as_people_write_it(self):
+        actor = self.cast["ruijin_clerk"]
+        for raw, expected in (
+            ("false", False),
+            ("0", False),
+            ("", False),
+            ("true", True),
+            ("on", True),
+            ("是", True),
+        ):
+            with self.subTest(raw=raw):
+                household = household_register(actor=actor, data=household_data(is_dibao=raw))
+                self.assertIs(household.is_dibao, expected)
