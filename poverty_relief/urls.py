@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 from accounts import views as account_views
 from accounts.api import MeView, ObtainTokenView
 from areas.api import AreaViewSet
+from beneficiaries.api import registry_api_urls
 
 from .health import healthz
 
@@ -16,12 +17,14 @@ api_v1 = [
     path("auth/token/", ObtainTokenView.as_view(), name="token"),
     path("me/", MeView.as_view(), name="me"),
     *router.urls,
+    *registry_api_urls,
 ]
 
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("accounts/", include(("accounts.urls", "accounts"))),
     path("areas/", include("areas.urls")),
+    path("registry/", include("beneficiaries.urls")),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
