@@ -59,7 +59,7 @@ class LocatedForm(forms.Form):
 
 
 class PersonForm(LocatedForm):
-    name = forms.CharField(label=_("Name"), max_length=50, required=False)
+    name = forms.CharField(label=_("Full name"), max_length=50, required=False)
     id_number = forms.CharField(
         label=_("ID number"),
         max_length=40,

@@ -29,7 +29,7 @@ class PovertyStatus(models.TextChoices):
 
 
 class PovertyCause(models.TextChoices):
-    DISABILITY = "disability", _("Disability")
+    DISABILITY = "disability", _("Disability in the family")
     ILLNESS = "illness", _("Illness")
     EDUCATION = "education", _("Schooling costs")
     DISASTER = "disaster", _("Disaster")
@@ -157,7 +157,7 @@ class HouseholdStatus(models.Model):
 
 @pghistory.track(append_only=True)
 class Person(Located):
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(_("full name"), max_length=50)
     id_number = models.CharField(_("ID number"), max_length=18, unique=True)
     certificate_number = models.CharField(
         _("disability certificate number"), max_length=20, unique=True, null=True, blank=True

@@ -120,7 +120,7 @@ def person_check(*, actor, data: Mapping[str, Any], instance: Person | None = No
     values: dict[str, Any] = {}
     values["name"] = _text(data, "name")
     if not values["name"]:
-        errors.add("name", _("%(field)s: this field is empty.") % {"field": _("Name")})
+        errors.add("name", _("%(field)s: this field is empty.") % {"field": _("Full name")})
     category = _choice(errors, data, "disability_category", DisabilityCategory, _("Disability category"))
     level = _choice(errors, data, "disability_level", DisabilityLevel, _("Disability level"))
     values["disability_category"], values["disability_level"] = category, level
