@@ -60,6 +60,8 @@ CORE: dict[str, list[Case]] = {
         Case("/admin/", everyone(302, sysadmin=200)),
         Case("/admin/accounts/user/", everyone(302, sysadmin=200)),
         Case("/admin/areas/area/", everyone(302, sysadmin=200)),
+        # The administrator manages accounts; the registry is not theirs to read.
+        Case("/admin/beneficiaries/person/", everyone(302, sysadmin=403)),
     ],
 }
 
