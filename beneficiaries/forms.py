@@ -116,6 +116,11 @@ class StatusForm(forms.Form):
         self.fields["effective_date"].initial = timezone.localdate()
 
 
+class DeactivateForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
 class HouseholdForm(LocatedForm):
     head_name = forms.CharField(label=_("Head of household"), max_length=50, required=False)
     size = forms.IntegerField(label=_("Household size"), required=False, min_value=1, max_value=30)

@@ -20,6 +20,7 @@ urlpatterns = [
     path("households/<int:pk>/", views.household_detail, name="household-detail"),
     path("households/<int:pk>/edit/", views.household_edit, name="household-edit"),
     path("households/<int:pk>/history/", views.household_history, name="household-history"),
+    path("households/<int:pk>/deactivate/", views.household_deactivate_page, name="household-deactivate"),
     path("transfers/", views.transfer_list, name="transfer-list"),
     path("transfers/<int:pk>/answer/", views.transfer_answer, name="transfer-answer"),
 ]

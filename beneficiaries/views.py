@@ -14,7 +14,7 @@ from areas.scoping import get_visible_or_404
 
 from .choices import DisabilityCategory, DisabilityLevel
 from .errors import DuplicatePerson, RecordInvalid, RegistryError, StaleRecord
-from .forms import HouseholdForm, PersonForm, StatusForm, TransferForm, apply_errors
+from .forms import DeactivateForm, HouseholdForm, PersonForm, StatusForm, TransferForm, apply_errors
 from .models import (
     Household,
     IdNumberView,
@@ -26,6 +26,7 @@ from .models import (
 )
 from .selectors import PERSON_FILTERS, household_search, keyset_page, mask_id_number, person_search
 from .services import (
+    household_deactivate,
     household_register,
     household_update,
     person_check,
@@ -220,6 +221,8 @@ def person_create(request):
             apply_errors(form, error)
         else:
             messages.success(request, _("%(name)s is registered.") % {"name": person.name})
+            for warning in parse_id_number(person.id_number).warnings:
+                messages.warning(request, warning)
             if household is not None:
                 return redirect("registry:household-detail", pk=household.pk)
             return redirect("registry:person-detail", pk=person.pk)
@@ -485,6 +488,28 @@ def household_edit(request, pk: int):
         "beneficiaries/household_form.html",
         {"form": form, "household": household, "conflict": conflict},
     )
+
+
+@login_required
+@permission_required("beneficiaries.change_household", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def household_deactivate_page(request, pk: int):
+    household = get_visible_or_404(Household, request.user, pk=pk)
+    form = DeactivateForm(request.POST or None, initial={"version": household.version})
+    if request.method == "POST" and form.is_valid():
+        try:
+            household_deactivate(
+                actor=request.user,
+                household=household,
+                reason=form.cleaned_data["reason"],
+                expected_version=form.cleaned_data["version"],
+            )
+        except RegistryError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("The household is deactivated."))
+            return redirect("registry:household-detail", pk=household.pk)
+    return render(request, "beneficiaries/household_deactivate.html", {"form": form, "household": household})
 
 
 @login_required

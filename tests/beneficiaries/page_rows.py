@@ -83,6 +83,10 @@ REGISTRY_PAGES: dict[str, list[Case]] = {
     "registry/households/<int:pk>/edit/": [
         Case("/registry/households/{ruijin_household}/edit/", writers(RUIJIN_WRITERS)),
     ],
+    "registry/households/<int:pk>/deactivate/": [
+        Case("/registry/households/{ruijin_household}/deactivate/", writers(RUIJIN_WRITERS)),
+        Case("/registry/households/{ningdu_household}/deactivate/", writers({"ningdu_clerk"})),
+    ],
     "registry/households/<int:pk>/history/": [
         Case("/registry/households/{ningdu_household}/history/", readers(NINGDU_READERS_)),
     ],

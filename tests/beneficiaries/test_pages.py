@@ -254,3 +254,47 @@ class HistoryPageTest(CastTestCase):
         self.login("ganzhou_reviewer")
         response = self.client.get(f"/registry/households/{household.pk}/history/")
         self.assertEqual(len(response.context["history"]), 1)
+
+
+class HouseholdDeactivationPageTest(CastTestCase):
+    def test_an_empty_household_is_deactivated_with_a_reason(self):
+        household = household_register(actor=self.cast["ruijin_clerk"], data=household_data())
+        self.login("ruijin_clerk")
+        response = self.client.post(
+            f"/registry/households/{household.pk}/deactivate/", {"reason": "", "version": 1}
+        )
+        self.assertIn("reason", response.context["form"].errors)
+        response = self.client.post(
+            f"/registry/households/{household.pk}/deactivate/", {"reason": "重复建户", "version": 1}
+        )
+        self.assertRedirects(response, f"/registry/households/{household.pk}/")
+        household.refresh_from_db()
+        self.assertEqual((household.is_active, household.deactivation_reason), (False, "重复建户"))
+
+    def test_a_household_with_members_stays(self):
+        household = household_register(actor=self.cast["ruijin_clerk"], data=household_data())
+        person_register(
+            actor=self.cast["ruijin_clerk"], data=person_data(household=household.pk, relation_to_head="head")
+        )
+        self.login("ruijin_clerk")
+        response = self.client.post(
+            f"/registry/households/{household.pk}/deactivate/", {"reason": "户已合并", "version": 1}
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("在册成员", response.content.decode())
+
+
+class RegistrationWarningTest(CastTestCase):
+    def test_an_id_from_outside_jiangxi_is_registered_with_a_warning(self):
+        from datetime import date
+
+        self.login("ruijin_clerk")
+        number = make_id_number("440524", date(1960, 1, 1), 3)
+        response = self.client.post(
+            "/registry/people/new/",
+            {**person_data(), "id_number": number, "certificate_number": number + "42"},
+            follow=True,
+        )
+        page = response.content.decode()
+        self.assertIn("不在江西省", page)
+        self.assertTrue(Person.objects.filter(id_number=number).exists())

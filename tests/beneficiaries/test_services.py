@@ -269,9 +269,8 @@ class AuditTrailTest(CastTestCase):
         actor = self.cast["ruijin_clerk"]
         person = person_register(actor=actor, data=person_data())
         person_update(actor=actor, person=person, data=person_data(phone="13800000000"), expected_version=1)
-        Person.objects.filter(pk=person.pk).update(
-            phone="13700000000"
-        )  # a queryset update outside the services
+        # A queryset update outside the services is recorded all the same.
+        Person.objects.filter(pk=person.pk).update(phone="13700000000")
         with connection.cursor() as cursor:
             cursor.execute("UPDATE beneficiaries_person SET name = %s WHERE id = %s", ["钟秀兰", person.pk])
         events = list(person.events.order_by("pgh_id"))
@@ -282,6 +281,21 @@ class AuditTrailTest(CastTestCase):
         self.assertEqual(events[-1].name, "钟秀兰")
         self.assertEqual(events[0].pgh_context.metadata["user"], actor.pk)
         self.assertEqual(events[1].pgh_context.metadata["user"], actor.pk)
+
+    def test_bulk_writes_are_recorded_row_by_row(self):
+        from beneficiaries.validation import make_id_number
+
+        people = []
+        for sequence in (11, 12, 13):
+            data = person_data(sequence=sequence)
+            people.append(Person(**{k: v for k, v in data.items() if k != "certificate_number"},
+                                 gender="M", birth_date=date(1975, 3, 14)))  # fmt: skip
+        for person, sequence in zip(people, (11, 12, 13), strict=True):
+            person.id_number = make_id_number("360781", date(1975, 3, 14), sequence)
+        created = Person.objects.bulk_create(people)
+        Person.objects.filter(pk__in=[p.pk for p in created]).update(phone="13600000000")
+        for person in created:
+            self.assertEqual([e.pgh_label for e in person.events.order_by("pgh_id")], ["insert", "update"])
 
     def test_history_rows_cannot_be_changed_or_deleted(self):
         from django.db import InternalError, transaction
