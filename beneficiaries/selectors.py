@@ -15,6 +15,7 @@ PAGE_SIZE = 50
 
 # Query parameter -> lookup, for the filters the list offers.
 PERSON_FILTERS = {
+    "county": "county_code",
     "township": "township_code",
     "village": "village_code",
     "category": "disability_category",

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from areas.models import Area, AreaLevel
 from areas.scoping import get_visible_or_404
 
-from .choices import DisabilityCategory, DisabilityLevel
+from .choices import DisabilityCategory, DisabilityLevel, Gender
 from .errors import DuplicatePerson, RecordInvalid, RegistryError, StaleRecord
 from .forms import DeactivateForm, HouseholdForm, PersonForm, StatusForm, TransferForm, apply_errors
 from .models import (
@@ -69,26 +69,67 @@ def person_list(request):
     page = keyset_page(
         people, after=_int_or_none(request.GET.get("after")), before=_int_or_none(request.GET.get("before"))
     )
-    names = _area_names(p.village_code for p in page.items)
-    rows = [(p, mask_id_number(p.id_number), names[p.village_code]) for p in page.items]
     query = {k: v for k, v in {"q": q, **filters}.items() if v}
     context = {
-        "rows": rows,
+        "rows": _person_rows(page.items),
         "page": page,
         "q": q,
         "filters": filters,
         "next_url": f"?{urlencode({**query, 'after': page.next_after})}" if page.next_after else None,
         "prev_url": f"?{urlencode({**query, 'before': page.prev_before})}" if page.prev_before else None,
-        "townships": _township_choices(request.user),
-        "villages": Area.objects.filter(parent_id=filters["township"], level=AreaLevel.VILLAGE)
-        if filters["township"]
-        else [],
+        **_place_filters(request.user, filters),
         "categories": DisabilityCategory.choices,
         "levels": DisabilityLevel.choices,
         "life_statuses": LifeStatus.choices,
         "poverty_statuses": PovertyStatus.choices,
     }
     return render(request, "beneficiaries/person_list.html", context)
+
+
+def _labels(choices) -> dict:
+    # Resolved once per request: a lazy label per cell costs more than the query of the page.
+    return {value: str(label) for value, label in choices}
+
+
+def _person_rows(people) -> list[dict]:
+    names = _area_names(p.village_code for p in people)
+    gender, category, level = (
+        _labels(Gender.choices),
+        _labels(DisabilityCategory.choices),
+        _labels(DisabilityLevel.choices),
+    )
+    life, poverty = _labels(LifeStatus.choices), _labels(PovertyStatus.choices)
+    return [
+        {
+            "pk": p.pk,
+            "name": p.name,
+            "masked": mask_id_number(p.id_number),
+            "gender": gender[p.gender],
+            "born": p.birth_date,
+            "category": category[p.disability_category],
+            "level": level[p.disability_level],
+            "place": names[p.village_code],
+            "poverty": poverty[p.household.poverty_status] if p.household else None,
+            "active": p.life_status == LifeStatus.ACTIVE,
+            "life_status": life[p.life_status],
+        }
+        for p in people
+    ]
+
+
+def _place_filters(user, filters) -> dict:
+    """A county user filters by township and village; above a county, by county first."""
+    context = {"counties": [], "townships": [], "villages": []}
+    county = user.area.code if user.area.level == AreaLevel.COUNTY else filters.get("county")
+    if user.area.level != AreaLevel.COUNTY:
+        context["counties"] = Area.objects.visible_to(user).counties().order_by("code")
+    if county:
+        context["townships"] = Area.objects.visible_to(user).filter(
+            parent_id=county, level=AreaLevel.TOWNSHIP
+        )
+    if filters.get("township"):
+        context["villages"] = Area.objects.filter(parent_id=filters["township"], level=AreaLevel.VILLAGE)
+    return context
 
 
 def _area_names(codes) -> dict[str, str]:

@@ -168,11 +168,11 @@ class ListAndMaskingTest(CastTestCase):
         self.assertEqual(len(first.context["rows"]), 50)
         second = self.client.get(f"/registry/people/{first.context['next_url']}")
         third = self.client.get(f"/registry/people/{second.context['next_url']}")
-        names = [row[0].name for r in (first, second, third) for row in r.context["rows"]]
+        names = [row["name"] for r in (first, second, third) for row in r.context["rows"]]
         self.assertEqual(names, [p.name for p in self.people])
         self.assertIsNone(third.context["next_url"])
         back = self.client.get(f"/registry/people/{third.context['prev_url']}")
-        self.assertEqual([r[0].pk for r in back.context["rows"]], [r[0].pk for r in second.context["rows"]])
+        self.assertEqual([r["pk"] for r in back.context["rows"]], [r["pk"] for r in second.context["rows"]])
 
     def test_search_by_name_id_and_certificate(self):
         self.login("ruijin_clerk")
@@ -186,7 +186,7 @@ class ListAndMaskingTest(CastTestCase):
         ):
             with self.subTest(q=q):
                 rows = self.client.get("/registry/people/", {"q": q}).context["rows"]
-                self.assertIn(target.pk, [r[0].pk for r in rows])
+                self.assertIn(target.pk, [r["pk"] for r in rows])
                 self.assertLessEqual(len(rows), 11)
 
     def test_filters(self):
