@@ -769,6 +769,14 @@ def cmd_run(layout: Layout, port: int) -> int:
             ("collectstatic", "--noinput"),
             ("load_areas",),
             ("seed_demo",),
+            # A small registry for the demo users' counties (瑞金, 宁都, 南昌县), left alone once there.
+            (
+                "generate_registry",
+                "--people=3000",
+                "--counties=360781,360730,360121",
+                "--seed=2018",
+                "--if-empty",
+            ),
         ):
             manage_or_fail(*command)
         children = [
