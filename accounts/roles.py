@@ -15,6 +15,7 @@ REGISTRY_READ = (
     "beneficiaries.view_person",
     "beneficiaries.view_household",
     "beneficiaries.view_transferrequest",
+    "imports.view_importjob",
 )
 REGISTRY_WRITE = (
     *REGISTRY_READ,
@@ -25,6 +26,9 @@ REGISTRY_WRITE = (
     "beneficiaries.add_transferrequest",
     # Whole ID numbers are for the county that registers the person; above it, lists are enough.
     "beneficiaries.view_full_id_number",
+    "imports.view_importjob",
+    "imports.add_importjob",
+    "imports.change_importjob",
 )
 
 ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {

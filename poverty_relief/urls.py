@@ -7,6 +7,7 @@ from accounts import views as account_views
 from accounts.api import MeView, ObtainTokenView
 from areas.api import AreaViewSet
 from beneficiaries.api import registry_api_urls
+from imports.api import urlpatterns as imports_api_urls
 
 from .health import healthz
 
@@ -18,6 +19,7 @@ api_v1 = [
     path("me/", MeView.as_view(), name="me"),
     *router.urls,
     *registry_api_urls,
+    *imports_api_urls,
 ]
 
 urlpatterns = [
@@ -25,6 +27,7 @@ urlpatterns = [
     path("accounts/", include(("accounts.urls", "accounts"))),
     path("areas/", include("areas.urls")),
     path("registry/", include("beneficiaries.urls")),
+    path("imports/", include("imports.urls")),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -1,14 +1,17 @@
 """No page may load anything from another host: county offices sit on an intranet."""
 
 import re
+import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.test import override_settings
 
 from .beneficiaries.permission_rows import registry_objects
 from .cast import CastTestCase
+from .imports.permission_rows import import_objects
 from .test_permissions import EXPECTATIONS, ROLES
 
 URL_ATTRIBUTES = {"src", "href", "action", "srcset", "poster", "data", "formaction", "xlink:href"}
@@ -33,6 +36,7 @@ def foreign(reference: str) -> bool:
     return bool(parts.netloc) or parts.scheme not in {"", "data", "mailto"}
 
 
+@override_settings(MEDIA_ROOT=tempfile.mkdtemp(prefix="offline-media-"))
 class EveryPageStaysHomeTest(CastTestCase):
     @classmethod
     def setUpTestData(cls):
@@ -40,7 +44,7 @@ class EveryPageStaysHomeTest(CastTestCase):
         from accounts.models import User
 
         cls.cast["unassigned"] = User.objects.create_user(username="unassigned", password="x")
-        cls.objects = registry_objects(cls.cast)
+        cls.objects = {**registry_objects(cls.cast), **import_objects(cls.cast)}
 
     def test_every_page_references_only_this_site(self):
         pages = 0

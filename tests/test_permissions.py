@@ -4,12 +4,16 @@ A new URL pattern without a row here fails `test_every_url_pattern_has_an_expect
 reach it before it ships.
 """
 
+import tempfile
+
 import pytest
 from django.db import transaction
+from django.test import override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from .beneficiaries.permission_rows import REGISTRY_API, REGISTRY_PAGES, registry_objects
 from .cast import GANZHOU, NINGDU, RUIJIN, CastTestCase
+from .imports.permission_rows import IMPORT_API, IMPORT_PAGES, import_objects
 from .permission_table import (
     GANZHOU_READERS,
     LOGIN,
@@ -65,7 +69,7 @@ CORE: dict[str, list[Case]] = {
     ],
 }
 
-EXPECTATIONS: dict[str, list[Case]] = {**CORE, **REGISTRY_PAGES, **REGISTRY_API}
+EXPECTATIONS: dict[str, list[Case]] = {**CORE, **REGISTRY_PAGES, **REGISTRY_API, **IMPORT_PAGES, **IMPORT_API}
 
 
 def iter_routes(patterns=None, prefix=""):
@@ -89,6 +93,7 @@ def test_every_url_pattern_has_an_expectation():
     assert not stale, f"Expectations for URL patterns that no longer exist: {stale}"
 
 
+@override_settings(MEDIA_ROOT=tempfile.mkdtemp(prefix="matrix-media-"))
 class PermissionMatrixTest(CastTestCase):
     @classmethod
     def setUpTestData(cls):
@@ -96,7 +101,7 @@ class PermissionMatrixTest(CastTestCase):
         from accounts.models import User
 
         cls.cast["unassigned"] = User.objects.create_user(username="unassigned", password="x")
-        cls.objects = registry_objects(cls.cast)
+        cls.objects = {**registry_objects(cls.cast), **import_objects(cls.cast)}
 
     def request(self, case: Case):
         call = getattr(self.client, case.method)

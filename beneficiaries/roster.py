@@ -1,0 +1,424 @@
+"""The roster sheet kind: what a row of a township roster means for the registry, and how a checked
+upload is written (people and their households, in the caller's transaction)."""
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from datetime import date
+from itertools import islice
+from typing import Any
+
+import pghistory
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from areas.models import Area, AreaLevel
+from imports.kinds import StagedRow, register
+
+from .models import Household, HouseholdStatus, Person, PovertyStatus
+from .roster_columns import (
+    CATEGORY_WORDS,
+    LEVEL_WORDS,
+    NO_WORDS,
+    POVERTY_WORDS,
+    RELATION_WORDS,
+    ROSTER_COLUMNS,
+    YES_WORDS,
+)
+from .roster_workbooks import error_workbook, roster_template
+from .validation import IdValidationError, parse_certificate_number, parse_id_number
+
+BATCH = 2000
+PERSON_FIELDS = (
+    "name", "certificate_number", "disability_category", "disability_level", "township_code", "village_code",
+    "phone",
+)  # fmt: skip
+LABELS = {c.key: c.label for c in ROSTER_COLUMNS}
+
+
+def fold(value: Any) -> str:
+    """The text of a cell as compared: full-width folded, spaces dropped."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(value)))
+
+
+def _word(value: Any, words: dict, suffixes: tuple[str, ...] = ()) -> Any:
+    text = fold(value).upper()
+    for suffix in suffixes:
+        text = text.removesuffix(suffix)
+    return words.get(text)
+
+
+class Places:
+    """Township and village names of one county, as clerks write them (or their codes)."""
+
+    def __init__(self, county_code: str):
+        self.townships: dict[str, str] = {}
+        self.villages: dict[tuple[str, str], str] = {}
+        for area in Area.objects.filter(
+            code__startswith=county_code, level__in=[AreaLevel.TOWNSHIP, AreaLevel.VILLAGE]
+        ):
+            if area.level == AreaLevel.TOWNSHIP:
+                self.townships[fold(area.name)] = self.townships[area.code] = area.code
+            else:
+                for key in (fold(area.name), _short_village(area.name), area.code):
+                    self.villages.setdefault((area.parent_id, key), area.code)
+
+    def township(self, value: Any) -> str | None:
+        return self.townships.get(fold(value))
+
+    def village(self, township_code: str, value: Any) -> str | None:
+        text = fold(value)
+        return self.villages.get((township_code, text)) or self.villages.get(
+            (township_code, _short_village(text))
+        )
+
+
+def _short_village(name: str) -> str:
+    # 石水村民委员会 and 解放路居委会 are written 石水村 and 解放路社区 on most rosters.
+    name = fold(name)
+    for long, short in (("村民委员会", "村"), ("居民委员会", "社区"), ("居委会", "社区"), ("村委会", "村")):
+        if name.endswith(long):
+            return name[: -len(long)] + short
+    return name
+
+
+class RowChecker:
+    """Turns one roster row into registry values, or into the errors of its cells."""
+
+    def __init__(self, county_code: str):
+        self.county_code = county_code
+        self.places = Places(county_code)
+        self.today = timezone.localdate()
+
+    def check(self, cells: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        values: dict[str, Any] = {"county_code": self.county_code}
+        errors: dict[str, str] = {}
+
+        def fail(key: str, message: str) -> None:
+            errors.setdefault(key, message)
+
+        values["name"] = fold(cells.get("name"))
+        if not values["name"]:
+            fail("name", _("%(field)s: this field is empty.") % {"field": LABELS["name"]})
+        self._place(cells, values, fail)
+        category = _word(
+            cells.get("disability_category"),
+            {**CATEGORY_WORDS, **{str(v): v for v in range(1, 8)}},
+            ("残疾", "类"),
+        )
+        level = _word(
+            cells.get("disability_level"),
+            {**LEVEL_WORDS, **{str(v): v for v in range(1, 5)}, "一": 1, "二": 2, "三": 3, "四": 4},
+            ("级",),
+        )
+        if category is None:
+            fail(
+                "disability_category",
+                _("%(field)s: write one of 视力, 听力, 言语, 肢体, 智力, 精神, 多重.")
+                % {"field": LABELS["disability_category"]},
+            )
+        if level is None:
+            fail(
+                "disability_level",
+                _("%(field)s: write one of 一级, 二级, 三级, 四级.") % {"field": LABELS["disability_level"]},
+            )
+        values["disability_category"], values["disability_level"] = category, level
+        try:
+            identity = parse_id_number(
+                cells.get("id_number"), field_label=LABELS["id_number"], today=self.today
+            )
+        except IdValidationError as error:
+            fail("id_number", str(error))
+            identity = None
+        else:
+            values.update(id_number=identity.number, gender=identity.gender, birth_date=identity.birth_date)
+            gender = fold(cells.get("gender"))
+            if gender and gender not in ("男", "女"):
+                fail("gender", _("%(field)s: write 男 or 女.") % {"field": _("Gender")})
+            elif gender and {"男": "M", "女": "F"}[gender] != identity.gender:
+                derived = "男" if identity.gender == "M" else "女"
+                message = _("%(field)s: does not match the ID number, which gives %(derived)s.")
+                fail("gender", message % {"field": _("Gender"), "derived": derived})
+        values["certificate_number"] = None
+        if fold(cells.get("certificate_number")) or isinstance(cells.get("certificate_number"), int | float):
+            try:
+                values["certificate_number"] = parse_certificate_number(
+                    cells.get("certificate_number"),
+                    id_number=identity.number if identity else None,
+                    category=category,
+                    level=level,
+                    field_label=LABELS["certificate_number"],
+                    today=self.today,
+                ).number
+            except IdValidationError as error:
+                fail("certificate_number", str(error))
+        self._household(cells, values, fail)
+        values["phone"] = fold(cells.get("phone"))
+        if values["phone"] and not re.fullmatch(r"1\d{10}|0\d{2,3}-?\d{7,8}", values["phone"]):
+            fail(
+                "phone",
+                _("%(field)s: write an 11-digit mobile number or a landline with its area code.")
+                % {"field": LABELS["phone"]},
+            )
+        return values, errors
+
+    def _place(self, cells, values, fail) -> None:
+        township = self.places.township(cells.get("township"))
+        if township is None:
+            fail(
+                "township",
+                _("%(field)s: “%(value)s” is not a township of this county.")
+                % {"field": LABELS["township"], "value": fold(cells.get("township"))},
+            )
+            values["township_code"] = values["village_code"] = None
+            return
+        village = self.places.village(township, cells.get("village"))
+        if village is None:
+            fail(
+                "village",
+                _("%(field)s: “%(value)s” is not a village of that township.")
+                % {"field": LABELS["village"], "value": fold(cells.get("village"))},
+            )
+        values["township_code"], values["village_code"] = township, village
+
+    def _household(self, cells, values, fail) -> None:
+        head = fold(cells.get("head_name"))
+        relation = _word(cells.get("relation_to_head"), RELATION_WORDS)
+        if fold(cells.get("relation_to_head")) and relation is None:
+            fail(
+                "relation_to_head",
+                _("%(field)s: write 户主, 配偶, 子女, 父母, 兄弟姐妹, 祖父母, 孙子女, 儿媳, 女婿 or 其他.")
+                % {"field": LABELS["relation_to_head"]},
+            )
+        if relation == "head" and not head:
+            head = values.get("name", "")
+        values["head_name"], values["relation_to_head"] = head, relation or ""
+        if not head:
+            return  # a person without a household: registered alone, attached later
+        size = fold(cells.get("household_size"))
+        values["size"] = int(size) if size.isdigit() and 1 <= int(size) <= 30 else None
+        if size and values["size"] is None:
+            fail(
+                "household_size",
+                _("%(field)s: write a whole number from 1 to 30.") % {"field": LABELS["household_size"]},
+            )
+        status = POVERTY_WORDS.get(fold(cells.get("poverty_status")))
+        if fold(cells.get("poverty_status")) and status is None:
+            fail(
+                "poverty_status",
+                _("%(field)s: write 未脱贫, 已脱贫, 返贫 or 非建档立卡.")
+                % {"field": LABELS["poverty_status"]},
+            )
+        values["poverty_status"] = status or PovertyStatus.NOT_OUT
+        year = fold(cells.get("exit_year")).removesuffix("年")
+        values["exit_year"] = int(year) if year.isdigit() else None
+        if year and (values["exit_year"] is None or not 2014 <= values["exit_year"] <= self.today.year):
+            fail(
+                "exit_year",
+                _("%(field)s: write a year from 2014 to this year.") % {"field": LABELS["exit_year"]},
+            )
+        elif values["poverty_status"] == PovertyStatus.OUT and values["exit_year"] is None:
+            fail(
+                "exit_year",
+                _("%(field)s: a household out of poverty needs the year it got out.")
+                % {"field": LABELS["exit_year"]},
+            )
+        elif (
+            values["poverty_status"] in (PovertyStatus.NOT_OUT, PovertyStatus.NOT_REGISTERED)
+            and values["exit_year"]
+        ):
+            fail(
+                "exit_year",
+                _("%(field)s: leave it empty unless the household is out of poverty.")
+                % {"field": LABELS["exit_year"]},
+            )
+        dibao = fold(cells.get("is_dibao")).upper()
+        if dibao not in YES_WORDS | NO_WORDS:
+            fail("is_dibao", _("%(field)s: write 是 or 否.") % {"field": LABELS["is_dibao"]})
+        values["is_dibao"] = dibao in YES_WORDS
+
+
+def _person_changes(person: Person, values: dict[str, Any]) -> dict[str, list]:
+    changes = {}
+    for name in PERSON_FIELDS:
+        if (
+            name in values
+            and values[name] != getattr(person, name)
+            and not (name == "phone" and not values[name])
+        ):
+            changes[name] = [getattr(person, name), values[name]]
+    household = person.household
+    if values.get("head_name") and (household is None or household.head_name != values["head_name"]):
+        changes["head_name"] = [household.head_name if household else "", values["head_name"]]
+    if household is not None and values.get("head_name") == household.head_name:
+        for name in ("size", "poverty_status", "exit_year", "is_dibao"):
+            if values.get(name) is not None and values[name] != getattr(household, name):
+                changes[name] = [getattr(household, name), values[name]]
+    return changes
+
+
+class RosterKind:
+    key = "roster"
+    label = "花名册"
+    columns = ROSTER_COLUMNS
+
+    def template(self, county_code: str) -> bytes:
+        return roster_template(county_code)
+
+    def error_workbook(self, **rows_and_errors) -> bytes:
+        return error_workbook(**rows_and_errors)
+
+    def check_rows(self, *, job, rows: Iterable[tuple[int, dict[str, Any]]]) -> Iterator[StagedRow]:
+        checker = RowChecker(job.county_code)
+        seen: dict[str, int] = {}
+        rows = iter(rows)
+        while batch := list(islice(rows, BATCH)):
+            checked = [(number, *checker.check(cells)) for number, cells in batch]
+            numbers = [v["id_number"] for _, v, e in checked if "id_number" in v]
+            held = {
+                p.id_number: p
+                for p in Person.objects.filter(id_number__in=numbers).select_related("household")
+            }
+            names = _county_names({p.county_code for p in held.values()})
+            for number, values, errors in checked:
+                yield self._classify(number, values, errors, held, seen, job.county_code, names)
+
+    def _classify(self, number, values, errors, held, seen, county_code, names) -> StagedRow:
+        id_number = values.get("id_number")
+        if id_number and id_number in seen:
+            errors.setdefault(
+                "id_number",
+                _("%(field)s: the same person is already on row %(row)s of this file.")
+                % {"field": LABELS["id_number"], "row": seen[id_number]},
+            )
+        elif id_number:
+            seen[id_number] = number
+        if errors:
+            return StagedRow(number, "rejected", values=_jsonable(values), errors=errors)
+        person = held.get(id_number)
+        if person is None:
+            return StagedRow(number, "new", values=_jsonable(values))
+        if person.county_code != county_code:
+            county = names.get(person.county_code, person.county_code)
+            return StagedRow(number, "transfer", values=_jsonable(values), target_id=person.pk, note=county)
+        changes = _person_changes(person, values)
+        outcome = "update" if changes else "unchanged"
+        return StagedRow(
+            number, outcome, values=_jsonable(values), changes=_jsonable(changes), target_id=person.pk
+        )
+
+    def commit(self, *, job, actor) -> dict[str, int]:
+        rows = job.rows.filter(outcome__in=["new", "update"]).order_by("row_number")
+        with pghistory.context(user=actor.pk, import_job=job.pk):
+            households = _households_for(job, rows, actor)
+            created = updated = 0
+            new_people = []
+            for row in rows.iterator(chunk_size=BATCH):
+                values = dict(row.values)
+                household = households.get((values.get("village_code"), values.get("head_name")))
+                if row.outcome == "new":
+                    new_people.append(_new_person(values, household))
+                    created += 1
+                else:
+                    _update_person(row.target_id, values, household)
+                    updated += 1
+                if len(new_people) >= BATCH:
+                    Person.objects.bulk_create(new_people)
+                    new_people = []
+            Person.objects.bulk_create(new_people)
+        return {"created": created, "updated": updated}
+
+
+def _new_person(values: dict[str, Any], household: Household | None) -> Person:
+    return Person(
+        name=values["name"],
+        id_number=values["id_number"],
+        certificate_number=values["certificate_number"],
+        gender=values["gender"],
+        birth_date=date.fromisoformat(values["birth_date"]),
+        disability_category=values["disability_category"],
+        disability_level=values["disability_level"],
+        county_code=values["county_code"],
+        township_code=values["township_code"],
+        village_code=values["village_code"],
+        household=household,
+        relation_to_head=values["relation_to_head"] if household else "",
+        phone=values["phone"],
+    )
+
+
+def _update_person(pk: int, values: dict[str, Any], household: Household | None) -> None:
+    fields = {name: values[name] for name in PERSON_FIELDS if name != "phone" or values["phone"]}
+    if household is not None:
+        fields.update(household=household, relation_to_head=values["relation_to_head"])
+    Person.objects.filter(pk=pk).update(**fields, version=F("version") + 1, updated_at=timezone.now())
+
+
+def _households_for(job, rows, actor) -> dict[tuple[str, str], Household]:
+    """The households the rows name, by village and head: found, brought up to date, or created."""
+    wanted: dict[tuple[str, str], dict[str, Any]] = {}
+    for values in rows.values_list("values", flat=True).iterator(chunk_size=BATCH):
+        if values.get("head_name") and values.get("village_code"):
+            wanted.setdefault((values["village_code"], values["head_name"]), values)
+    existing = {
+        (h.village_code, h.head_name): h
+        for h in Household.objects.filter(
+            county_code=job.county_code, is_active=True, village_code__in={k[0] for k in wanted}
+        )
+        if (h.village_code, h.head_name) in wanted
+    }
+    today = timezone.localdate()
+    statuses = []
+    for key, values in wanted.items():
+        fields = {
+            "size": values.get("size") or 1,
+            "poverty_status": values.get("poverty_status") or PovertyStatus.NOT_OUT,
+            "exit_year": values.get("exit_year"),
+            "is_dibao": bool(values.get("is_dibao")),
+        }
+        household = existing.get(key)
+        if household is None:
+            household = Household.objects.create(
+                county_code=job.county_code,
+                township_code=values["township_code"],
+                village_code=values["village_code"],
+                head_name=values["head_name"],
+                main_cause="disability",
+                **fields,
+            )
+            existing[key] = household
+        elif any(
+            getattr(household, name) != value
+            for name, value in fields.items()
+            if values.get(name) is not None
+        ):
+            changed = {name: value for name, value in fields.items() if values.get(name) is not None}
+            Household.objects.filter(pk=household.pk).update(
+                **changed, version=F("version") + 1, updated_at=timezone.now()
+            )
+            household.refresh_from_db()
+        else:
+            continue
+        statuses.append(HouseholdStatus(
+            household=household, effective_date=today, recorded_by=actor, note=f"import {job.pk}",
+            poverty_status=household.poverty_status, exit_year=household.exit_year,
+            is_dibao=household.is_dibao, is_tekun=household.is_tekun,
+        ))  # fmt: skip
+    HouseholdStatus.objects.bulk_create(statuses)
+    return existing
+
+
+def _county_names(codes: set[str]) -> dict[str, str]:
+    return dict(Area.objects.filter(code__in=codes).values_list("code", "name")) if codes else {}
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in values.items()}
+
+
+ROSTER = register(RosterKind())

@@ -1,0 +1,137 @@
+"""The two jobs of an upload, run by Celery workers: read (check the file, find the header, check every
+row, stage the result) and commit (write the staged rows in one transaction). Both take a job id, may
+run again after a worker dies, and end in the same state as one clean run."""
+
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .columns import Column, HeaderMapping, split_header
+from .kinds import get_kind
+from .models import ImportJob, ImportRow, ImportStatus
+from .reading import ReadingError, check_header_merges, inspect_workbook, iter_rows
+
+log = logging.getLogger(__name__)
+
+STAGE_BATCH = 5000
+PROGRESS_EVERY = 2000
+MAX_ERRORS_PER_MESSAGE = 200  # row numbers kept per message in the summary; the rows keep them all
+
+
+def _claim(job_id: int, *, from_statuses: list[str], to: str) -> ImportJob | None:
+    """Move the job on only if it is where this step expects it (a second delivery finds it moved)."""
+    claimed = ImportJob.objects.filter(pk=job_id, status__in=from_statuses).update(status=to)
+    return ImportJob.objects.get(pk=job_id) if claimed else None
+
+
+def read(job_id: int) -> None:
+    job = _claim(job_id, from_statuses=[ImportStatus.RECEIVED, ImportStatus.READING], to=ImportStatus.READING)
+    if job is None:
+        return
+    ImportRow.objects.filter(job=job).delete()  # a run cut short left rows behind
+    path = Path(job.file.path)
+    kind = get_kind(job.kind)
+    columns = [Column(c.key, c.label, c.synonyms, c.required) for c in kind.columns]
+    try:
+        info = inspect_workbook(path)
+        mapping, below = split_header(iter_rows(path, sheet=info.sheet_name), columns)
+        check_header_merges(info, mapping.row)
+    except ReadingError as refusal:
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportStatus.REFUSED, message=refusal.message, checked_at=timezone.now()
+        )
+        log.info("import %s refused: %s", job.pk, refusal.code)
+        return
+    header = [""] * (max(mapping.columns.values()) + 1)
+    for key, index in mapping.columns.items():
+        header[index] = mapping.headers[key]
+    ImportJob.objects.filter(pk=job.pk).update(
+        started_at=timezone.now(),
+        rows_total=max(info.rows - mapping.row, 0),
+        sheet_name=info.sheet_name,
+        header_row=mapping.row,
+        header=header,
+        mapping=mapping.columns,
+        message="; ".join(w.message for w in info.warnings),
+    )
+    job.refresh_from_db()
+    counts, column_errors = _stage(job, kind.check_rows(job=job, rows=_data_rows(below, mapping)), header)
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportStatus.REVIEW,
+        counts=counts,
+        column_errors=column_errors,
+        rows_done=sum(counts.values()),
+        rows_total=sum(counts.values()),
+        checked_at=timezone.now(),
+    )
+
+
+def _data_rows(rows, mapping: HeaderMapping) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Rows under the header as {field key: cell}, skipping rows with nothing in the mapped columns."""
+    for number, cells in rows:
+        values = mapping.pick(cells)
+        if any(v not in (None, "") for k, v in values.items() if k != "row_number"):
+            yield number, values
+
+
+def _stage(
+    job: ImportJob, staged, header: list[str]
+) -> tuple[dict[str, int], dict[str, dict[str, list[int]]]]:
+    counts: Counter = Counter()
+    by_column: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    labels = {key: header[index] for key, index in job.mapping.items()}
+    batch: list[ImportRow] = []
+    for row in staged:
+        counts[row.outcome] += 1
+        for key, message in row.errors.items():
+            rows = by_column[labels.get(key, key)][message]
+            if len(rows) < MAX_ERRORS_PER_MESSAGE:
+                rows.append(row.row_number)
+        batch.append(
+            ImportRow(
+                job=job,
+                row_number=row.row_number,
+                outcome=row.outcome,
+                values=row.values,
+                errors=row.errors,
+                changes=row.changes,
+                target_id=row.target_id,
+                note=row.note,
+            )  # fmt: skip
+        )
+        if len(batch) >= STAGE_BATCH:
+            ImportRow.objects.bulk_create(batch)
+            batch = []
+        if sum(counts.values()) % PROGRESS_EVERY == 0:
+            ImportJob.objects.filter(pk=job.pk).update(rows_done=sum(counts.values()))
+    ImportRow.objects.bulk_create(batch)
+    return dict(counts), {column: dict(messages) for column, messages in by_column.items()}
+
+
+class CommitRefused(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def commit(job_id: int, actor_id: int) -> None:
+    """Everything or nothing of it lands: one transaction, the job row locked while it runs."""
+    from accounts.models import User
+
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.status != ImportStatus.COMMITTING:
+            return  # already committed (a second delivery), discarded, or never asked for
+        actor = User.objects.get(pk=actor_id)
+        written = get_kind(job.kind).commit(job=job, actor=actor)
+        job.status = ImportStatus.COMMITTED
+        job.committed_by, job.committed_at = actor, timezone.now()
+        job.counts = {**job.counts, **{f"written_{k}": v for k, v in written.items()}}
+        job.message = _("Saved: %(created)s new, %(updated)s changed.") % written
+        job.save(update_fields=["status", "committed_by", "committed_at", "counts", "message"])

@@ -1,0 +1,107 @@
+"""Uploads, commits and discards of import jobs; the work itself runs in imports.tasks."""
+
+import hashlib
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError as BrokerUnavailable
+
+from areas.models import AreaLevel
+
+from .kinds import KINDS
+from .models import ImportJob, ImportStatus
+
+MAX_UPLOAD_BYTES = 30 * 1024 * 1024
+
+
+class UploadRefused(Exception):
+    """An upload or commit that cannot go ahead; the message is for the clerk."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class QueueUnavailable(UploadRefused):
+    """The task queue does not answer: nothing was queued, the clerk should try again later."""
+
+
+def _queue(task, *args) -> None:
+    try:
+        task.delay(*args)
+    except BrokerUnavailable as exc:
+        raise QueueUnavailable(
+            _("The background service is not available; try again in a few minutes.")
+        ) from exc
+
+
+def import_create(*, actor, kind: str, upload: UploadedFile) -> ImportJob:
+    from .tasks import read_import
+
+    if actor.area is None or actor.area.level != AreaLevel.COUNTY:
+        raise UploadRefused(_("Only a county uploads rosters: the file must belong to one county."))
+    if kind not in KINDS:
+        raise UploadRefused(_("Unknown kind of sheet: %(kind)s.") % {"kind": kind}, field="kind")
+    if upload.size > MAX_UPLOAD_BYTES:
+        raise UploadRefused(
+            _("The file is %(size)s MB; the limit is %(limit)s MB. Split it by township.")
+            % {"size": round(upload.size / 1048576, 1), "limit": MAX_UPLOAD_BYTES // 1048576},
+            field="file",
+        )
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            kind=kind,
+            county_code=actor.area.code,
+            file=upload,
+            original_name=upload.name[:200],
+            size=upload.size,
+            sha256=digest.hexdigest(),
+            uploaded_by=actor,
+        )
+    # After the commit, so the worker finds the row; a broker that is down is said at once.
+    _queue(read_import, job.pk)
+    return job
+
+
+def import_commit(*, actor, job: ImportJob, all_or_nothing: bool) -> ImportJob:
+    from .tasks import commit_import
+
+    if job.status != ImportStatus.REVIEW:
+        raise UploadRefused(
+            _("This upload cannot be saved now (it is: %(status)s).") % {"status": job.get_status_display()}
+        )
+    if all_or_nothing and job.counts.get("rejected"):
+        message = _(
+            "%(count)s rows have errors: with “all or nothing” nothing can be saved. "
+            "Fix them and upload again, or save only the good rows."
+        )
+        raise UploadRefused(message % {"count": job.counts["rejected"]})
+    moved = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.REVIEW).update(
+        status=ImportStatus.COMMITTING, all_or_nothing=all_or_nothing
+    )
+    if not moved:
+        raise UploadRefused(_("Someone else is already saving or has discarded this upload."))
+    try:
+        _queue(commit_import, job.pk, actor.pk)
+    except QueueUnavailable:
+        ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.REVIEW)
+        raise
+    job.refresh_from_db()
+    return job
+
+
+def import_discard(*, actor, job: ImportJob) -> ImportJob:
+    moved = ImportJob.objects.filter(
+        pk=job.pk, status__in=[ImportStatus.REVIEW, ImportStatus.REFUSED]
+    ).update(status=ImportStatus.DISCARDED)
+    if not moved:
+        raise UploadRefused(_("Only an upload that is not saved can be discarded."))
+    job.rows.all().delete()
+    job.refresh_from_db()
+    return job

@@ -1,0 +1,13 @@
+from celery import shared_task
+
+from . import pipeline
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def read_import(job_id: int) -> None:
+    pipeline.read(job_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def commit_import(job_id: int, actor_id: int) -> None:
+    pipeline.commit(job_id, actor_id)

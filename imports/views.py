@@ -1,0 +1,151 @@
+from pathlib import Path
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from areas.models import AreaLevel
+from areas.scoping import get_visible_or_404
+
+from .kinds import get_kind
+from .models import ImportJob, ImportStatus
+from .reading import iter_rows
+from .selectors import import_preview, rejected_cells
+from .services import UploadRefused, import_commit, import_create, import_discard
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_response(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(filename)}"
+    return response
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name)
+
+
+@login_required
+@permission_required("imports.view_importjob", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def import_list(request):
+    if request.method == "POST":
+        if not request.user.has_perm("imports.add_importjob"):
+            raise PermissionDenied
+        upload = request.FILES.get("file")
+        if upload is None:
+            messages.error(request, _("Choose a file to upload."))
+        else:
+            try:
+                job = import_create(actor=request.user, kind="roster", upload=upload)
+            except UploadRefused as refusal:
+                messages.error(request, refusal.message)
+            else:
+                return redirect("imports:detail", pk=job.pk)
+    jobs = (
+        ImportJob.objects.visible_to(request.user).select_related("uploaded_by").order_by("-created_at")[:50]
+    )
+    can_upload = (
+        request.user.has_perm("imports.add_importjob") and request.user.area.level == AreaLevel.COUNTY
+    )
+    return render(request, "imports/import_list.html", {"jobs": jobs, "can_upload": can_upload})
+
+
+@login_required
+@permission_required("imports.add_importjob", raise_exception=True)
+@require_GET
+def template_download(request, kind: str):
+    if request.user.area.level != AreaLevel.COUNTY:
+        raise Http404
+    try:
+        sheet_kind = get_kind(kind)
+    except KeyError as exc:
+        raise Http404 from exc
+    return xlsx_response(
+        sheet_kind.template(request.user.area.code), f"{request.user.area.name}{sheet_kind.label}模板.xlsx"
+    )
+
+
+@login_required
+@permission_required("imports.view_importjob", raise_exception=True)
+@require_GET
+def import_detail(request, pk: int):
+    job = get_visible_or_404(ImportJob, request.user, pk=pk)
+    context = {"job": job, "finished": _finished(job)}
+    if job.status in (ImportStatus.REVIEW, ImportStatus.COMMITTING, ImportStatus.COMMITTED):
+        context.update(import_preview(job))
+    return render(request, "imports/import_detail.html", context)
+
+
+def _finished(job: ImportJob) -> bool:
+    return job.status not in (ImportStatus.RECEIVED, ImportStatus.READING, ImportStatus.COMMITTING)
+
+
+@login_required
+@permission_required("imports.view_importjob", raise_exception=True)
+@require_GET
+def import_progress(request, pk: int):
+    """Polled by the page while the worker reads; when the job moves on, the page reloads itself."""
+    job = get_visible_or_404(ImportJob, request.user, pk=pk)
+    response = render(request, "imports/_progress.html", {"job": job})
+    if _finished(job):
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@login_required
+@permission_required("imports.change_importjob", raise_exception=True)
+@require_POST
+def import_commit_view(request, pk: int):
+    job = get_visible_or_404(ImportJob, request.user, pk=pk)
+    try:
+        import_commit(actor=request.user, job=job, all_or_nothing=request.POST.get("all_or_nothing") == "on")
+    except UploadRefused as refusal:
+        messages.error(request, refusal.message)
+    return redirect("imports:detail", pk=job.pk)
+
+
+@login_required
+@permission_required("imports.change_importjob", raise_exception=True)
+@require_POST
+def import_discard_view(request, pk: int):
+    job = get_visible_or_404(ImportJob, request.user, pk=pk)
+    try:
+        import_discard(actor=request.user, job=job)
+    except UploadRefused as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, _("The upload is discarded; nothing was saved."))
+    return redirect("imports:list")
+
+
+@login_required
+@permission_required("imports.view_importjob", raise_exception=True)
+@require_GET
+def import_errors_workbook(request, pk: int):
+    job = get_visible_or_404(ImportJob, request.user, pk=pk)
+    if job.status not in (ImportStatus.REVIEW, ImportStatus.COMMITTING, ImportStatus.COMMITTED):
+        raise Http404
+    return xlsx_response(build_error_workbook(job), f"{Path(job.original_name).stem}-错误.xlsx")
+
+
+def build_error_workbook(job: ImportJob) -> bytes:
+    errors = rejected_cells(job)
+    summary = [
+        (column, sum(len(rows) for rows in messages.values()))
+        for column, messages in job.column_errors.items()
+    ]
+    sheet = job.sheet_name or 0
+    rows = (
+        (number, cells) for number, cells in iter_rows(Path(job.file.path), sheet=sheet) if number in errors
+    )
+    return get_kind(job.kind).error_workbook(
+        header=job.header, header_row_number=job.header_row, rows=rows, errors=errors, summary=summary
+    )
