@@ -7,6 +7,7 @@ app_name = "registry"
 urlpatterns = [
     path("", views.registry_home, name="home"),
     path("people/", views.person_list, name="person-list"),
+    path("export.xlsx", views.registry_export, name="export"),
     path("people/new/", views.person_create, name="person-create"),
     path("people/<int:pk>/", views.person_detail, name="person-detail"),
     path("people/<int:pk>/edit/", views.person_edit, name="person-edit"),

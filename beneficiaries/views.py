@@ -1,10 +1,14 @@
+from io import BytesIO
+from urllib.parse import quote
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -24,6 +28,7 @@ from .models import (
     TransferRequest,
     TransferStatus,
 )
+from .roster_workbooks import person_export_rows, roster_title, write_roster
 from .selectors import PERSON_FILTERS, household_search, keyset_page, mask_id_number, person_search
 from .services import (
     household_deactivate,
@@ -39,6 +44,7 @@ from .services import (
 from .validation import IdValidationError, parse_id_number
 
 FULL_ID = "beneficiaries.view_full_id_number"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -606,6 +612,21 @@ def transfer_answer(request, pk: int):
             else _("Refused."),
         )
     return redirect("registry:transfer-list")
+
+
+@login_required
+@permission_required(FULL_ID, raise_exception=True)
+@require_GET
+def registry_export(request):
+    """The county's registry in the roster layout: edit it in Excel and upload it again."""
+    county = _county_of(request.user)
+    people = Person.objects.visible_to(request.user).filter(life_status=LifeStatus.ACTIVE)
+    out = BytesIO()
+    title = roster_title(request.user.area.name)
+    write_roster(person_export_rows(people), out, title=title, subtitle=timezone.localdate().isoformat())
+    response = HttpResponse(out.getvalue(), content_type=XLSX)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(title)}-{county}.xlsx"
+    return response
 
 
 @login_required

@@ -34,6 +34,9 @@ REGISTRY_PAGES: dict[str, list[Case]] = {
         Case("/registry/people/", LIST_PAGE),
         Case("/registry/people/?q=钟&category=4", LIST_PAGE),
     ],
+    "registry/export.xlsx": [
+        Case("/registry/export.xlsx", {**COUNTY_PAGE, "sysadmin": 403, "unassigned": 403, None: LOGIN}),
+    ],
     "registry/people/new/": [
         Case("/registry/people/new/", {**COUNTY_PAGE, "sysadmin": 403, "unassigned": 403, None: LOGIN}),
         # An empty form comes back with its errors (200); nothing is stored.

@@ -298,3 +298,21 @@ class RegistrationWarningTest(CastTestCase):
         page = response.content.decode()
         self.assertIn("不在江西省", page)
         self.assertTrue(Person.objects.filter(id_number=number).exists())
+
+
+class ExportTest(CastTestCase):
+    def test_the_export_uploads_again_as_unchanged(self):
+        from io import BytesIO
+
+        from openpyxl import load_workbook
+
+        people = many_people(self.cast["ruijin_clerk"], "360781", 5)
+        person_register(actor=self.cast["ningdu_clerk"], data=person_data("360730", sequence=3))
+        self.login("ruijin_clerk")
+        response = self.client.get("/registry/export.xlsx")
+        self.assertEqual(
+            response["Content-Type"], "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+        sheet = load_workbook(BytesIO(response.content)).worksheets[0]
+        ids = {row[5] for row in sheet.iter_rows(min_row=4, values_only=True)}
+        self.assertEqual(ids, {p.id_number for p in people})  # 宁都县's person is not in 瑞金's export

@@ -106,6 +106,13 @@ class PipelineTest(CastTestCase):
         self.assertEqual(again.counts, {"unchanged": 5})
         self.assertEqual(list(Person.objects.order_by("pk").values_list("pk", "version")), before)
 
+    def test_the_registry_export_uploads_again_as_unchanged(self):
+        self.commit(self.read(workbook([person_row(n) for n in range(6)])))
+        self.client.force_login(self.clerk)
+        exported = self.client.get("/registry/export.xlsx").content
+        again = self.read(exported)
+        self.assertEqual(again.counts, {"unchanged": 6}, again.column_errors)
+
     def test_a_changed_row_is_an_update_with_its_changes(self):
         self.commit(self.read(workbook([person_row(n) for n in range(3)])))
         rows = [person_row(n) for n in range(3)]
