@@ -43,10 +43,16 @@ def read(job_id: int) -> None:
         mapping, below = split_header(iter_rows(path, sheet=info.sheet_name), columns)
         check_header_merges(info, mapping.row)
     except ReadingError as refusal:
-        ImportJob.objects.filter(pk=job.pk).update(
-            status=ImportStatus.REFUSED, message=refusal.message, checked_at=timezone.now()
-        )
+        _refuse(job, refusal.message)
         log.info("import %s refused: %s", job.pk, refusal.code)
+        return
+    except Exception:
+        # A file the checks let through but the reader cannot take: say so, keep the worker alive.
+        log.exception("import %s could not be read", job.pk)
+        _refuse(
+            job,
+            _("The file could not be read. Open it in Excel, save it again as .xlsx, and upload it again."),
+        )
         return
     header = [""] * (max(mapping.columns.values()) + 1)
     for key, index in mapping.columns.items():
@@ -69,6 +75,12 @@ def read(job_id: int) -> None:
         rows_done=sum(counts.values()),
         rows_total=sum(counts.values()),
         checked_at=timezone.now(),
+    )
+
+
+def _refuse(job: ImportJob, message: str) -> None:
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportStatus.REFUSED, message=message, checked_at=timezone.now()
     )
 
 

@@ -65,7 +65,11 @@ def import_create(*, actor, kind: str, upload: UploadedFile) -> ImportJob:
             uploaded_by=actor,
         )
     # After the commit, so the worker finds the row; a broker that is down is said at once.
-    _queue(read_import, job.pk)
+    try:
+        _queue(read_import, job.pk)
+    except QueueUnavailable as refusal:
+        ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.REFUSED, message=refusal.message)
+        raise
     return job
 
 

@@ -196,3 +196,29 @@ class PipelineTest(CastTestCase):
     def test_only_a_county_uploads(self):
         with self.assertRaises(UploadRefused):
             import_create(actor=self.cast["ganzhou_reviewer"], kind="roster", upload=upload(workbook([])))
+
+
+@override_settings(MEDIA_ROOT=MEDIA)
+class QueueDownTest(CastTestCase):
+    def test_an_upload_while_the_queue_is_down_says_try_later_and_leaves_nothing_waiting(self):
+        from kombu.exceptions import OperationalError
+
+        from imports.services import QueueUnavailable
+
+        def broker_down(*args, **kwargs):
+            raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+        patcher = pytest.MonkeyPatch()
+        patcher.setattr("imports.tasks.read_import.delay", broker_down)
+        self.addCleanup(patcher.undo)
+        with self.assertRaises(QueueUnavailable):
+            import_create(
+                actor=self.cast["ruijin_clerk"], kind="roster", upload=upload(workbook([person_row(0)]))
+            )
+        job = ImportJob.objects.get()
+        self.assertEqual(job.status, ImportStatus.REFUSED)
+        self.client.force_login(self.cast["ruijin_clerk"])
+        response = self.client.post(
+            "/api/v1/imports/", {"file": upload(workbook([person_row(0)])), "kind": "roster"}
+        )
+        self.assertEqual(response.status_code, 503)
