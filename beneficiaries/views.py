@@ -1,11 +1,10 @@
 from io import BytesIO
-from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from areas.models import Area, AreaLevel
 from areas.scoping import get_visible_or_404
+from poverty_relief.responses import xlsx_response
 
 from .choices import DisabilityCategory, DisabilityLevel, Gender
 from .errors import DuplicatePerson, RecordInvalid, RegistryError, StaleRecord
@@ -44,7 +44,6 @@ from .services import (
 from .validation import IdValidationError, parse_id_number
 
 FULL_ID = "beneficiaries.view_full_id_number"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -624,9 +623,7 @@ def registry_export(request):
     out = BytesIO()
     title = roster_title(request.user.area.name)
     write_roster(person_export_rows(people), out, title=title, subtitle=timezone.localdate().isoformat())
-    response = HttpResponse(out.getvalue(), content_type=XLSX)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(title)}-{county}.xlsx"
-    return response
+    return xlsx_response(out.getvalue(), f"{title}-{county}.xlsx")
 
 
 @login_required

@@ -10,10 +10,11 @@ from rest_framework.views import APIView
 
 from areas.scoping import get_visible_or_404
 from poverty_relief.api import ModelPermissions
+from poverty_relief.responses import xlsx_response
 
 from .models import ImportJob, ImportStatus
 from .services import QueueUnavailable, UploadRefused, import_commit, import_create
-from .views import build_error_workbook, xlsx_response
+from .views import build_error_workbook
 
 
 class ImportJobSerializer(serializers.ModelSerializer):

@@ -3,33 +3,20 @@ from pathlib import Path
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from areas.models import AreaLevel
 from areas.scoping import get_visible_or_404
+from poverty_relief.responses import xlsx_response
 
 from .kinds import get_kind
 from .models import ImportJob, ImportStatus
 from .reading import iter_rows
 from .selectors import import_preview, rejected_cells
 from .services import UploadRefused, import_commit, import_create, import_discard
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def xlsx_response(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=XLSX)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(filename)}"
-    return response
-
-
-def _quote(name: str) -> str:
-    from urllib.parse import quote
-
-    return quote(name)
 
 
 @login_required

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "axes",
     "pgtrigger",
     "pghistory",
+    "import_export",
     "areas",
     "accounts",
     "beneficiaries",
