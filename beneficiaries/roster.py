@@ -214,7 +214,8 @@ class RowChecker:
                 _("%(field)s: write 未脱贫, 已脱贫, 返贫 or 非建档立卡.")
                 % {"field": LABELS["poverty_status"]},
             )
-        values["poverty_status"] = status or PovertyStatus.NOT_OUT
+        # A blank cell leaves what is stored alone; a new household starts as 未脱贫 (see _households_for).
+        values["poverty_status"] = status
         year = fold(cells.get("exit_year")).removesuffix("年")
         values["exit_year"] = int(year) if year.isdigit() else None
         if year and (values["exit_year"] is None or not 2014 <= values["exit_year"] <= self.today.year):
@@ -240,25 +241,33 @@ class RowChecker:
         dibao = fold(cells.get("is_dibao")).upper()
         if dibao not in YES_WORDS | NO_WORDS:
             fail("is_dibao", _("%(field)s: write 是 or 否.") % {"field": LABELS["is_dibao"]})
-        values["is_dibao"] = dibao in YES_WORDS
+        values["is_dibao"] = None if not dibao else dibao in YES_WORDS
+
+
+# Blank cells of these columns leave what is stored alone (a roster may simply lack them).
+KEEP_WHEN_BLANK = ("certificate_number", "phone")
+
+
+def _given(values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: values[name]
+        for name in PERSON_FIELDS
+        if name in values and not (name in KEEP_WHEN_BLANK and not values[name])
+    }
 
 
 def _person_changes(person: Person, values: dict[str, Any]) -> dict[str, list]:
-    changes = {}
-    for name in PERSON_FIELDS:
-        if (
-            name in values
-            and values[name] != getattr(person, name)
-            and not (name == "phone" and not values[name])
-        ):
-            changes[name] = [getattr(person, name), values[name]]
+    changes = {
+        name: [getattr(person, name), value]
+        for name, value in _given(values).items()
+        if value != getattr(person, name)
+    }
     household = person.household
     if values.get("head_name") and (household is None or household.head_name != values["head_name"]):
         changes["head_name"] = [household.head_name if household else "", values["head_name"]]
-    if household is not None and values.get("head_name") == household.head_name:
-        for name in ("size", "poverty_status", "exit_year", "is_dibao"):
-            if values.get(name) is not None and values[name] != getattr(household, name):
-                changes[name] = [getattr(household, name), values[name]]
+    elif household is not None and values.get("head_name"):
+        for name, value in _household_changes(household, values).items():
+            changes[name] = [getattr(household, name), value]
     return changes
 
 
@@ -353,7 +362,7 @@ def _new_person(values: dict[str, Any], household: Household | None) -> Person:
 
 
 def _update_person(pk: int, values: dict[str, Any], household: Household | None) -> None:
-    fields = {name: values[name] for name in PERSON_FIELDS if name != "phone" or values["phone"]}
+    fields = _given(values)
     if household is not None:
         fields.update(household=household, relation_to_head=values["relation_to_head"])
     Person.objects.filter(pk=pk).update(**fields, version=F("version") + 1, updated_at=timezone.now())
@@ -375,12 +384,6 @@ def _households_for(job, rows, actor) -> dict[tuple[str, str], Household]:
     today = timezone.localdate()
     statuses = []
     for key, values in wanted.items():
-        fields = {
-            "size": values.get("size") or 1,
-            "poverty_status": values.get("poverty_status") or PovertyStatus.NOT_OUT,
-            "exit_year": values.get("exit_year"),
-            "is_dibao": bool(values.get("is_dibao")),
-        }
         household = existing.get(key)
         if household is None:
             household = Household.objects.create(
@@ -389,15 +392,13 @@ def _households_for(job, rows, actor) -> dict[tuple[str, str], Household]:
                 village_code=values["village_code"],
                 head_name=values["head_name"],
                 main_cause="disability",
-                **fields,
+                size=values.get("size") or 1,
+                poverty_status=values.get("poverty_status") or PovertyStatus.NOT_OUT,
+                exit_year=values.get("exit_year"),
+                is_dibao=bool(values.get("is_dibao")),
             )
             existing[key] = household
-        elif any(
-            getattr(household, name) != value
-            for name, value in fields.items()
-            if values.get(name) is not None
-        ):
-            changed = {name: value for name, value in fields.items() if values.get(name) is not None}
+        elif changed := _household_changes(household, values):
             Household.objects.filter(pk=household.pk).update(
                 **changed, version=F("version") + 1, updated_at=timezone.now()
             )
@@ -411,6 +412,18 @@ def _households_for(job, rows, actor) -> dict[tuple[str, str], Household]:
         ))  # fmt: skip
     HouseholdStatus.objects.bulk_create(statuses)
     return existing
+
+
+def _household_changes(household: Household, values: dict[str, Any]) -> dict[str, Any]:
+    """What the roster says differently of a stored household; blank cells say nothing."""
+    given = {
+        name: values.get(name)
+        for name in ("size", "poverty_status", "is_dibao")
+        if values.get(name) is not None
+    }
+    if "poverty_status" in given:
+        given["exit_year"] = values.get("exit_year")  # the year goes with the status, empty included
+    return {name: value for name, value in given.items() if getattr(household, name) != value}
 
 
 def _county_names(codes: set[str]) -> dict[str, str]:

@@ -25,7 +25,7 @@ def tearDownModule():
 
 
 @override_settings(MEDIA_ROOT=MEDIA)
-class PipelineTest(CastTestCase):
+class PipelineCase(CastTestCase):
     """The tasks' work, run in this process on workbooks built in memory (the worker runs the same code)."""
 
     def setUp(self):
@@ -69,6 +69,9 @@ class PipelineTest(CastTestCase):
             row[" 身份证号码 "] = row.pop("身份证号")
         return workbook(rows, header=shuffled, title_rows=2)
 
+
+@override_settings(MEDIA_ROOT=MEDIA)
+class PipelineTest(PipelineCase):
     def test_a_messy_roster_stages_the_good_rows_and_names_every_bad_cell(self):
         job = self.read(self.messy_roster())
         self.assertEqual(job.status, ImportStatus.REVIEW, job.message)
@@ -222,3 +225,27 @@ class QueueDownTest(CastTestCase):
             "/api/v1/imports/", {"file": upload(workbook([person_row(0)])), "kind": "roster"}
         )
         self.assertEqual(response.status_code, 503)
+
+
+@override_settings(MEDIA_ROOT=MEDIA)
+class BlankCellsTest(PipelineCase):
+    """A roster that lacks a column, or leaves a cell blank, says nothing about it: nothing is cleared."""
+
+    def test_a_roster_without_the_household_columns_keeps_what_is_stored(self):
+        rows = [person_row(n, 低保="是", 脱贫状态="已脱贫", 脱贫年度=2017) for n in range(3)]
+        self.commit(self.read(workbook(rows)))
+        short = [h for h in HEADER if h not in ("残疾证号", "脱贫状态", "脱贫年度", "低保", "联系电话")]
+        again = self.read(workbook([person_row(n) for n in range(3)], header=short))
+        self.assertEqual(again.counts, {"unchanged": 3}, list(again.rows.values_list("changes", flat=True)))
+        household = Household.objects.first()
+        self.assertEqual(
+            (household.poverty_status, household.exit_year, household.is_dibao), ("out", 2017, True)
+        )
+        self.assertTrue(all(p.certificate_number and p.phone for p in Person.objects.all()))
+
+    def test_a_status_back_to_not_out_clears_the_exit_year(self):
+        self.commit(self.read(workbook([person_row(0, 脱贫状态="已脱贫", 脱贫年度=2017)])))
+        job = self.commit(self.read(workbook([person_row(0, 脱贫状态="未脱贫")])))
+        self.assertEqual(job.status, ImportStatus.COMMITTED)
+        household = Household.objects.get()
+        self.assertEqual((household.poverty_status, household.exit_year), ("not_out", None))
