@@ -381,37 +381,45 @@ def _households_for(job, rows, actor) -> dict[tuple[str, str], Household]:
         )
         if (h.village_code, h.head_name) in wanted
     }
-    today = timezone.localdate()
-    statuses = []
+    created = [
+        _new_household(job.county_code, values) for key, values in wanted.items() if key not in existing
+    ]
+    Household.objects.bulk_create(created, batch_size=BATCH)  # PostgreSQL hands the new ids back
+    touched = list(created)
     for key, values in wanted.items():
         household = existing.get(key)
-        if household is None:
-            household = Household.objects.create(
-                county_code=job.county_code,
-                township_code=values["township_code"],
-                village_code=values["village_code"],
-                head_name=values["head_name"],
-                main_cause="disability",
-                size=values.get("size") or 1,
-                poverty_status=values.get("poverty_status") or PovertyStatus.NOT_OUT,
-                exit_year=values.get("exit_year"),
-                is_dibao=bool(values.get("is_dibao")),
-            )
-            existing[key] = household
-        elif changed := _household_changes(household, values):
+        if household is not None and (changed := _household_changes(household, values)):
             Household.objects.filter(pk=household.pk).update(
                 **changed, version=F("version") + 1, updated_at=timezone.now()
             )
             household.refresh_from_db()
-        else:
-            continue
-        statuses.append(HouseholdStatus(
+            touched.append(household)
+    existing.update({(h.village_code, h.head_name): h for h in created})
+    today = timezone.localdate()
+    statuses = [
+        HouseholdStatus(
             household=household, effective_date=today, recorded_by=actor, note=f"import {job.pk}",
             poverty_status=household.poverty_status, exit_year=household.exit_year,
             is_dibao=household.is_dibao, is_tekun=household.is_tekun,
-        ))  # fmt: skip
-    HouseholdStatus.objects.bulk_create(statuses)
+        )
+        for household in touched
+    ]  # fmt: skip
+    HouseholdStatus.objects.bulk_create(statuses, batch_size=BATCH)
     return existing
+
+
+def _new_household(county_code: str, values: dict[str, Any]) -> Household:
+    return Household(
+        county_code=county_code,
+        township_code=values["township_code"],
+        village_code=values["village_code"],
+        head_name=values["head_name"],
+        main_cause="disability",
+        size=values.get("size") or 1,
+        poverty_status=values.get("poverty_status") or PovertyStatus.NOT_OUT,
+        exit_year=values.get("exit_year"),
+        is_dibao=bool(values.get("is_dibao")),
+    )
 
 
 def _household_changes(household: Household, values: dict[str, Any]) -> dict[str, Any]:
