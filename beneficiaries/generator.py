@@ -5,7 +5,6 @@ Rows are written with PostgreSQL COPY, one transaction per batch, and with the a
 off: generated rows are not in the audit trail (django-pghistory). The same seed gives the same people.
 """
 
-import io
 import random
 from bisect import bisect
 from collections.abc import Iterable, Sequence
@@ -19,6 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from areas.models import Area, AreaLevel
+from poverty_relief.db import copy_rows, next_ids
 
 from .models import Household, HouseholdStatus, Person, PovertyCause, PovertyStatus, Relation
 from .validation import make_id_number
@@ -383,16 +383,12 @@ def write_batch(rows: Sequence[tuple[HouseholdRow, list[PersonRow]]], now: datet
     with transaction.atomic(), pgtrigger.ignore(*AUDIT_TRIGGERS), connection.cursor() as cursor:
         # This statement also carries pgtrigger's "ignore" setting, which lasts to the end of the
         # transaction: COPY bypasses Django's cursor and could not carry it itself.
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [Household._meta.db_table, len(rows)],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
+        ids = next_ids(cursor, Household._meta.db_table, len(rows))
         households = [(i, h) for i, (h, _) in zip(ids, rows, strict=True)]
         people = [(i, h, p) for i, (h, members) in zip(ids, rows, strict=True) for p in members]
-        copy(cursor, Household._meta.db_table, HOUSEHOLD_COLUMNS, household_lines(households, now))
-        copy(cursor, HouseholdStatus._meta.db_table, STATUS_COLUMNS, status_lines(households, now))
-        copy(cursor, Person._meta.db_table, PERSON_COLUMNS, person_lines(people, now))
+        copy_rows(cursor, Household._meta.db_table, HOUSEHOLD_COLUMNS, household_lines(households, now))
+        copy_rows(cursor, HouseholdStatus._meta.db_table, STATUS_COLUMNS, status_lines(households, now))
+        copy_rows(cursor, Person._meta.db_table, PERSON_COLUMNS, person_lines(people, now))
 
 
 HOUSEHOLD_COLUMNS = (
@@ -422,23 +418,3 @@ def status_lines(households: Iterable[tuple[int, HouseholdRow]], now: datetime) 
 def person_lines(people: Iterable[tuple[int, HouseholdRow, PersonRow]], now: datetime) -> Iterable[tuple]:
     for i, h, p in people:
         yield (*h[:3], *p, i, "active", None, "", 1, now, now)
-
-
-def copy(cursor, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
-    """COPY rows in text format. Generated values hold no tabs, newlines or backslashes to escape."""
-    buffer = io.StringIO()
-    for row in rows:
-        buffer.write("\t".join(_text(value) for value in row))
-        buffer.write("\n")
-    buffer.seek(0)
-    cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
-
-
-def _text(value) -> str:
-    if value is None:
-        return r"\N"
-    if value is True or value is False:
-        return "t" if value else "f"
-    if isinstance(value, date):  # datetimes too
-        return value.isoformat()
-    return str(value)

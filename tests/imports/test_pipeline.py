@@ -141,12 +141,21 @@ class PipelineTest(PipelineCase):
         job = self.read(workbook([person_row(n) for n in range(4)]))
         import_commit(actor=self.clerk, job=job, all_or_nothing=False)
 
-        def worker_lost(*args, **kwargs):
-            # What a killed worker looks like from inside the transaction: it stops, mid-write.
-            raise SystemExit("worker lost")
+        from beneficiaries import roster
 
+        written = []
+
+        def worker_lost(values, household_id, now):
+            # What a killed worker looks like from inside the transaction: it stops, mid-write, after the
+            # households are in and while the people are on their way.
+            written.append(values["id_number"])
+            if len(written) == 3:
+                raise SystemExit("worker lost")
+            return line(values, household_id, now)
+
+        line = roster._person_line
         patcher = pytest.MonkeyPatch()
-        patcher.setattr(Person.objects, "bulk_create", worker_lost)
+        patcher.setattr(roster, "_person_line", worker_lost)
         with self.assertRaises(SystemExit):
             pipeline.commit(job.pk, self.clerk.pk)
         patcher.undo()
