@@ -2,15 +2,19 @@
 row, stage the result) and commit (write the staged rows in one transaction). Both take a job id, may
 run again after a worker dies, and end in the same state as one clean run."""
 
+import json
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from poverty_relief.db import copy_rows
 
 from .columns import Column, HeaderMapping, split_header
 from .kinds import get_kind
@@ -19,8 +23,7 @@ from .reading import ReadingError, check_header_merges, inspect_workbook, iter_r
 
 log = logging.getLogger(__name__)
 
-STAGE_BATCH = 5000
-PROGRESS_EVERY = 2000
+STAGE_BATCH = 2000  # rows per COPY, and how often the progress moves
 MAX_ERRORS_PER_MESSAGE = 200  # row numbers kept per message in the summary; the rows keep them all
 
 
@@ -92,38 +95,42 @@ def _data_rows(rows, mapping: HeaderMapping) -> Iterator[tuple[int, dict[str, An
             yield number, values
 
 
+STAGE_COLUMNS = ("job_id", "row_number", "outcome", "values", "errors", "changes", "target_id", "note")
+
+
 def _stage(
     job: ImportJob, staged, header: list[str]
 ) -> tuple[dict[str, int], dict[str, dict[str, list[int]]]]:
+    """Stage the checked rows in COPY batches, counting outcomes and errors per column."""
     counts: Counter = Counter()
     by_column: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     labels = {key: header[index] for key, index in job.mapping.items()}
-    batch: list[ImportRow] = []
+    batch: list[tuple] = []
     for row in staged:
         counts[row.outcome] += 1
         for key, message in row.errors.items():
             rows = by_column[labels.get(key, key)][message]
             if len(rows) < MAX_ERRORS_PER_MESSAGE:
                 rows.append(row.row_number)
-        batch.append(
-            ImportRow(
-                job=job,
-                row_number=row.row_number,
-                outcome=row.outcome,
-                values=row.values,
-                errors=row.errors,
-                changes=row.changes,
-                target_id=row.target_id,
-                note=row.note,
-            )  # fmt: skip
-        )
+        batch.append((
+            job.pk, row.row_number, row.outcome, _json(row.values), _json(row.errors), _json(row.changes),
+            row.target_id, row.note,
+        ))  # fmt: skip
         if len(batch) >= STAGE_BATCH:
-            ImportRow.objects.bulk_create(batch)
+            _write(batch)
             batch = []
-        if sum(counts.values()) % PROGRESS_EVERY == 0:
             ImportJob.objects.filter(pk=job.pk).update(rows_done=sum(counts.values()))
-    ImportRow.objects.bulk_create(batch)
+    _write(batch)
     return dict(counts), {column: dict(messages) for column, messages in by_column.items()}
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, cls=DjangoJSONEncoder)
+
+
+def _write(batch: list[tuple]) -> None:
+    with transaction.atomic(), connection.cursor() as cursor:
+        copy_rows(cursor, ImportRow._meta.db_table, STAGE_COLUMNS, batch)
 
 
 class CommitRefused(Exception):
