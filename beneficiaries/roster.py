@@ -156,6 +156,7 @@ class RowChecker:
                     level=level,
                     field_label=LABELS["certificate_number"],
                     today=self.today,
+                    known=identity,
                 ).number
             except IdValidationError as error:
                 fail("certificate_number", str(error))

@@ -250,15 +250,20 @@ def parse_certificate_number(
     field: str = "certificate_number",
     field_label: str | None = None,
     today: date | None = None,
+    known: IdNumber | None = None,
 ) -> CertificateNumber:
     """The ID number, the category digit (1-7) and the level digit (1-4). `id_number`, `category` and
-    `level`, when given, are what the rest of the record says: the number must agree with them."""
+    `level`, when given, are what the rest of the record says: the number must agree with them.
+    `known`, an ID already parsed from the same record, spares parsing it twice."""
     label = field_label or _("Disability certificate number")
     number = normalize_id_text(value, field=field, field_label=label)
     error = _raiser(field, label)
     if len(number) != 20:
         raise error("length", "certificate_length", count=len(number))
-    identity = parse_id_number(number[:18], field=field, field_label=label, today=today)
+    if known is not None and known.number == number[:18]:
+        identity = known
+    else:
+        identity = parse_id_number(number[:18], field=field, field_label=label, today=today)
     if number[18] not in "1234567":
         raise error("category", actual=number[18])
     if number[19] not in "1234":

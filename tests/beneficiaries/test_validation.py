@@ -423,3 +423,12 @@ def test_errors_survive_copying_and_pickling():
     error = id_error("360426199101010072", field="guardian_id_number")
     for clone in (copy.deepcopy(error), pickle.loads(pickle.dumps(error))):  # noqa: S301
         assert (clone.code, clone.field, str(clone)) == (error.code, error.field, str(error))
+
+
+def test_a_known_id_is_not_parsed_again_but_a_different_one_is():
+    known = parse_id_number("360426199101010071", today=TODAY)
+    certificate = parse_certificate_number("36042619910101007142", known=known, today=TODAY)
+    assert certificate.id_number == known.number
+    with translation.override("en"), pytest.raises(IdValidationError) as caught:
+        parse_certificate_number("36042619910101007242", known=known, today=TODAY)
+    assert caught.value.code == "check_character"
