@@ -1,5 +1,6 @@
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -38,12 +39,9 @@ def area_tree(transactional_db):
         areas_load()
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, tmp_path_factory):
-    """A real Celery worker in its own process, on the test database and the suite's Redis."""
+def worker_env() -> dict[str, str]:
+    """The environment of a worker process: the test database, the suite's Redis."""
     from django.db import connection
-
-    from poverty_relief.celery import app
 
     db = connection.settings_dict
     host = db.get("HOST") or ""
@@ -51,50 +49,50 @@ def celery_worker_process(django_db_setup, tmp_path_factory):
         host = host.replace("/", "%2F")
     port = f":{db['PORT']}" if db.get("PORT") else ""
     auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    env = {
+    return {
         **os.environ,
         "DATABASE_URL": f"postgres://{auth}@{host}{port}/{db['NAME']}",
         "REDIS_URL": settings.REDIS_URL,
         "DJANGO_DEBUG": "1",
     }
-    hostname = f"test-worker-{os.getpid()}@%h"
-    log_path = tmp_path_factory.mktemp("celery") / "worker.log"
+
+
+def start_worker(name: str, log_path: Path, *options: str) -> subprocess.Popen:
+    """A Celery worker in its own process group; returns once it answers a ping."""
+    from poverty_relief.celery import app
+
+    node = f"{name}-{os.getpid()}@{socket.gethostname()}"
     log = log_path.open("wb")
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "poverty_relief",
-            "worker",
-            "--pool=solo",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            hostname,
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+        [sys.executable, "-m", "celery", "-A", "poverty_relief", "worker", "--loglevel=WARNING",
+         "--without-gossip", "--without-mingle", "-n", node, *options],
+        cwd=ROOT, env=worker_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    log.close()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"Celery worker exited: {log_path.read_text()[-2000:]}")
-        if app.control.ping(timeout=0.5):
-            break
-    else:
-        os.killpg(process.pid, signal.SIGKILL)
-        raise RuntimeError("Celery worker did not answer within 30 s")
-    yield process
-    os.killpg(process.pid, signal.SIGTERM)
+        if app.control.ping(destination=[node], timeout=0.5):
+            return process
+    stop_worker(process)
+    raise RuntimeError("Celery worker did not answer within 30 s")
+
+
+def stop_worker(process: subprocess.Popen) -> None:
     try:
+        os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=15)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-    log.close()
+    except ProcessLookupError:
+        pass
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, tmp_path_factory):
+    """A real Celery worker in its own process, on the test database and the suite's Redis."""
+    process = start_worker("test-worker", tmp_path_factory.mktemp("celery") / "worker.log", "--pool=solo")
+    yield process
+    stop_worker(process)
