@@ -60,6 +60,7 @@ DEMO_USERS: tuple[tuple[str, str], ...] = (
     ("ruijin", "瑞金市 clerk"),
     ("ningdu", "宁都县 clerk"),
     ("nanchang", "南昌县 clerk"),
+    ("ningdu_review", "宁都县 supervisor (accepts transfers into 宁都县)"),
 )
 
 STOP_TIMEOUT = 20.0  # seconds a child or server gets to shut down before it is killed

@@ -11,6 +11,8 @@ DEMO_USERS = [
     ("ruijin", Role.COUNTY_CLERK, "360781", "瑞金市残联经办"),
     ("ningdu", Role.COUNTY_CLERK, "360730", "宁都县残联经办"),
     ("nanchang", Role.COUNTY_CLERK, "360121", "南昌县残联经办"),
+    # A supervisor, so that a transfer from 瑞金 to 宁都 can be accepted in the demo.
+    ("ningdu_review", Role.COUNTY_SUPERVISOR, "360730", "宁都县残联审核"),
 ]
 
 
