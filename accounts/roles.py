@@ -11,7 +11,9 @@ from django.db import DEFAULT_DB_ALIAS
 
 from .models import Role
 
+PLAN_READ = ("programs.view_measure", "programs.view_benefittype", "programs.view_target")
 REGISTRY_READ = (
+    *PLAN_READ,
     "beneficiaries.view_person",
     "beneficiaries.view_household",
     "beneficiaries.view_transferrequest",
@@ -47,11 +49,15 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "areas.view_area",
         "accounts.view_user",
         *REGISTRY_READ,
+        # Splitting the city's targets to its counties.
+        "programs.change_target",
     ),
     Role.PROVINCE_OFFICER: (
         "areas.view_area",
         "accounts.view_user",
         *REGISTRY_READ,
+        "programs.add_target",
+        "programs.change_target",
     ),
     Role.SYSADMIN: (
         "areas.view_area",

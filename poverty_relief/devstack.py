@@ -769,6 +769,7 @@ def cmd_run(layout: Layout, port: int) -> int:
             ("migrate", "--noinput"),
             ("collectstatic", "--noinput"),
             ("load_areas",),
+            ("load_plan",),
             ("seed_demo",),
             # A small registry for the demo users' counties (瑞金, 宁都, 南昌县), left alone once there.
             (

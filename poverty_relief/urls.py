@@ -8,6 +8,7 @@ from accounts.api import MeView, ObtainTokenView
 from areas.api import AreaViewSet
 from beneficiaries.api import registry_api_urls
 from imports.api import urlpatterns as imports_api_urls
+from programs.api import urlpatterns as programs_api_urls
 
 from .health import healthz
 
@@ -20,6 +21,7 @@ api_v1 = [
     *router.urls,
     *registry_api_urls,
     *imports_api_urls,
+    *programs_api_urls,
 ]
 
 urlpatterns = [

@@ -21,9 +21,11 @@ def pytest_configure(config):
 def django_db_setup(django_db_setup, django_db_blocker):
     """The test database holds the whole Jiangxi tree, loaded once, as production does."""
     from areas.services import areas_load
+    from programs.services import plan_load
 
     with django_db_blocker.unblock():
         areas_load()
+        plan_load()
 
 
 @pytest.fixture
@@ -34,9 +36,11 @@ def area_tree(transactional_db):
     """
     from areas.models import Area
     from areas.services import areas_load
+    from programs.services import plan_load
 
     if not Area.objects.exists():
         areas_load()
+        plan_load()
 
 
 def worker_env() -> dict[str, str]:

@@ -24,6 +24,7 @@ from .permission_table import (
     everyone,
     scoped,
 )
+from .programs.permission_rows import PROGRAM_API, program_objects
 
 CORE: dict[str, list[Case]] = {
     "": [Case("/", everyone(200, anonymous=LOGIN))],
@@ -69,7 +70,14 @@ CORE: dict[str, list[Case]] = {
     ],
 }
 
-EXPECTATIONS: dict[str, list[Case]] = {**CORE, **REGISTRY_PAGES, **REGISTRY_API, **IMPORT_PAGES, **IMPORT_API}
+EXPECTATIONS: dict[str, list[Case]] = {
+    **CORE,
+    **REGISTRY_PAGES,
+    **REGISTRY_API,
+    **IMPORT_PAGES,
+    **IMPORT_API,
+    **PROGRAM_API,
+}
 
 
 def iter_routes(patterns=None, prefix=""):
@@ -101,7 +109,7 @@ class PermissionMatrixTest(CastTestCase):
         from accounts.models import User
 
         cls.cast["unassigned"] = User.objects.create_user(username="unassigned", password="x")
-        cls.objects = {**registry_objects(cls.cast), **import_objects(cls.cast)}
+        cls.objects = {**registry_objects(cls.cast), **import_objects(cls.cast), **program_objects(cls.cast)}
 
     def request(self, case: Case):
         call = getattr(self.client, case.method)
