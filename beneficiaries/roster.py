@@ -32,6 +32,7 @@ from .roster_workbooks import error_workbook, roster_template
 from .validation import IdValidationError, parse_certificate_number, parse_id_number
 
 BATCH = 2000
+NAME_LENGTH = 50  # the registry's name columns
 PERSON_FIELDS = (
     "name", "certificate_number", "disability_category", "disability_level", "township_code", "village_code",
     "phone",
@@ -39,13 +40,20 @@ PERSON_FIELDS = (
 LABELS = {c.key: c.label for c in ROSTER_COLUMNS}
 
 
+_INVISIBLE = re.compile(r"[\s\x00-\x1f\x7f]+")
+
+
 def fold(value: Any) -> str:
-    """The text of a cell as compared: full-width folded, spaces dropped."""
+    """The text of a cell as compared: full-width folded, spaces and control characters dropped."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(value)))
+    return _INVISIBLE.sub("", unicodedata.normalize("NFKC", str(value)))
+
+
+def _number(text: str) -> int | None:
+    return int(text) if re.fullmatch(r"[0-9]{1,4}", text) else None
 
 
 def _word(value: Any, words: dict, suffixes: tuple[str, ...] = ()) -> Any:
@@ -107,6 +115,12 @@ class RowChecker:
         values["name"] = fold(cells.get("name"))
         if not values["name"]:
             fail("name", _("%(field)s: this field is empty.") % {"field": LABELS["name"]})
+        elif len(values["name"]) > NAME_LENGTH:
+            fail(
+                "name",
+                _("%(field)s: at most %(count)s characters.")
+                % {"field": LABELS["name"], "count": NAME_LENGTH},
+            )
         self._place(cells, values, fail)
         category = _word(
             cells.get("disability_category"),
@@ -200,11 +214,24 @@ class RowChecker:
             )
         if relation == "head" and not head:
             head = values.get("name", "")
+        if len(head) > NAME_LENGTH:
+            fail(
+                "head_name",
+                _("%(field)s: at most %(count)s characters.")
+                % {"field": LABELS["head_name"], "count": NAME_LENGTH},
+            )
+            head = ""
+        if head and not relation:
+            fail(
+                "relation_to_head",
+                _("%(field)s: say how this person is related to the head of the household.")
+                % {"field": LABELS["relation_to_head"]},
+            )
         values["head_name"], values["relation_to_head"] = head, relation or ""
         if not head:
             return  # a person without a household: registered alone, attached later
         size = fold(cells.get("household_size"))
-        values["size"] = int(size) if size.isdigit() and 1 <= int(size) <= 30 else None
+        values["size"] = number if (number := _number(size)) is not None and 1 <= number <= 30 else None
         if size and values["size"] is None:
             fail(
                 "household_size",
@@ -220,7 +247,7 @@ class RowChecker:
         # A blank cell leaves what is stored alone; a new household starts as 未脱贫 (see _households_for).
         values["poverty_status"] = status
         year = fold(cells.get("exit_year")).removesuffix("年")
-        values["exit_year"] = int(year) if year.isdigit() else None
+        values["exit_year"] = _number(year)
         if year and (values["exit_year"] is None or not 2014 <= values["exit_year"] <= self.today.year):
             fail(
                 "exit_year",
@@ -230,6 +257,12 @@ class RowChecker:
             fail(
                 "exit_year",
                 _("%(field)s: a household out of poverty needs the year it got out.")
+                % {"field": LABELS["exit_year"]},
+            )
+        elif values["poverty_status"] is None and values["exit_year"]:
+            fail(
+                "exit_year",
+                _("%(field)s: a year out of poverty needs 已脱贫 or 返贫 in the poverty status of the row.")
                 % {"field": LABELS["exit_year"]},
             )
         elif (
@@ -320,6 +353,8 @@ class RosterKind:
             return StagedRow(number, "transfer", values=_jsonable(values), target_id=person.pk, note=county)
         changes = _person_changes(person, values)
         outcome = "update" if changes else "unchanged"
+        # The version checked against: a clerk's edit between this check and the commit wins.
+        values = {**values, "checked_version": person.version}
         return StagedRow(
             number, outcome, values=_jsonable(values), changes=_jsonable(changes), target_id=person.pk
         )
@@ -332,16 +367,17 @@ class RosterKind:
             # audit triggers; a statement through Django's cursor sets it for the rest of the transaction.
             cursor.execute("SET LOCAL application_name = 'poverty-relief import'")
             households = _households_for(job, rows, actor, cursor, now)
-            new_people, updated = [], 0
+            new_people, updated, stale = [], 0, 0
             for row in rows.iterator(chunk_size=BATCH):
                 household_id = households.get((row.values.get("village_code"), row.values.get("head_name")))
                 if row.outcome == "new":
                     new_people.append(_person_line(row.values, household_id, now))
-                else:
-                    _update_person(row.target_id, row.values, household_id)
+                elif _update_person(row.target_id, job.county_code, row.values, household_id):
                     updated += 1
+                else:
+                    stale += 1
             created = copy_rows(cursor, Person._meta.db_table, PERSON_COLUMNS, new_people)
-        return {"created": created, "updated": updated}
+        return {"created": created, "updated": updated, "stale": stale}
 
 
 PERSON_COLUMNS = (
@@ -368,11 +404,17 @@ def _person_line(values: dict[str, Any], household_id: int | None, now) -> tuple
     )  # fmt: skip
 
 
-def _update_person(pk: int, values: dict[str, Any], household_id: int | None) -> None:
+def _update_person(pk: int, county_code: str, values: dict[str, Any], household_id: int | None) -> bool:
+    """Write the row only over the version it was checked against, in the same county; False if the
+    person was edited or moved since (the row is then left out and counted)."""
     fields = _given(values)
     if household_id is not None:
         fields.update(household_id=household_id, relation_to_head=values["relation_to_head"])
-    Person.objects.filter(pk=pk).update(**fields, version=F("version") + 1, updated_at=timezone.now())
+    return bool(
+        Person.objects.filter(pk=pk, county_code=county_code, version=values["checked_version"]).update(
+            **fields, version=F("version") + 1, updated_at=timezone.now()
+        )
+    )
 
 
 def _households_for(job, rows, actor, cursor, now) -> dict[tuple[str, str], int]:

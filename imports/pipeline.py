@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg2
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -70,7 +71,17 @@ def read(job_id: int) -> None:
         message="; ".join(w.message for w in info.warnings),
     )
     job.refresh_from_db()
-    counts, column_errors = _stage(job, kind.check_rows(job=job, rows=_data_rows(below, mapping)), header)
+    try:
+        counts, column_errors = _stage(job, kind.check_rows(job=job, rows=_data_rows(below, mapping)), header)
+    except Exception:
+        # A cell the checks did not foresee must not leave the job "reading" for ever.
+        log.exception("import %s could not be checked", job.pk)
+        ImportRow.objects.filter(job=job).delete()
+        _refuse(
+            job,
+            _("The file could not be read. Open it in Excel, save it again as .xlsx, and upload it again."),
+        )
+        return
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportStatus.REVIEW,
         counts=counts,
@@ -148,9 +159,28 @@ def commit(job_id: int, actor_id: int) -> None:
         if job is None or job.status != ImportStatus.COMMITTING:
             return  # already committed (a second delivery), discarded, or never asked for
         actor = User.objects.get(pk=actor_id)
-        written = get_kind(job.kind).commit(job=job, actor=actor)
+        try:
+            with transaction.atomic():
+                written = get_kind(job.kind).commit(job=job, actor=actor)
+        except (IntegrityError, DataError, psycopg2.IntegrityError, psycopg2.DataError):
+            # The registry changed since the check (an ID registered meanwhile, a person moved): nothing
+            # was written; the clerk checks the file again against the registry as it is now.
+            log.exception("import %s could not be saved", job.pk)
+            job.status = ImportStatus.REFUSED
+            job.message = _(
+                "Nothing was saved: the registry changed after this file was checked (someone registered "
+                "or moved one of its people meanwhile). Upload the file again to check it anew."
+            )
+            job.save(update_fields=["status", "message"])
+            return
         job.status = ImportStatus.COMMITTED
         job.committed_by, job.committed_at = actor, timezone.now()
         job.counts = {**job.counts, **{f"written_{k}": v for k, v in written.items()}}
         job.message = _("Saved: %(created)s new, %(updated)s changed.") % written
+        if written.get("stale"):
+            job.message += (
+                " "
+                + _("%(stale)s rows were left out: their people were edited or moved after the check.")
+                % written
+            )
         job.save(update_fields=["status", "committed_by", "committed_at", "counts", "message"])

@@ -3,11 +3,11 @@ from celery import shared_task
 from . import pipeline
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def read_import(job_id: int) -> None:
     pipeline.read(job_id)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def commit_import(job_id: int, actor_id: int) -> None:
     pipeline.commit(job_id, actor_id)

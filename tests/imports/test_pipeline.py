@@ -258,3 +258,51 @@ class BlankCellsTest(PipelineCase):
         self.assertEqual(job.status, ImportStatus.COMMITTED)
         household = Household.objects.get()
         self.assertEqual((household.poverty_status, household.exit_year), ("not_out", None))
+
+
+@override_settings(MEDIA_ROOT=MEDIA)
+class RegistryChangedSinceCheckTest(PipelineCase):
+    def test_a_person_edited_after_the_check_keeps_the_edit(self):
+        from beneficiaries.services import person_update
+
+        self.commit(self.read(workbook([person_row(0)])))
+        person = Person.objects.get()
+        job = self.read(workbook([person_row(0, 姓名="刘改名")]))
+        self.assertEqual(job.counts, {"update": 1})
+        fields = ("name", "id_number", "certificate_number", "disability_category", "disability_level",
+                  "county_code", "township_code", "village_code", "relation_to_head")  # fmt: skip
+        data = {f: getattr(person, f) for f in fields} | {
+            "household": person.household_id,
+            "phone": "13800000000",
+        }
+        person_update(actor=self.cast["ruijin_supervisor"], person=person, data=data, expected_version=1)
+        job = self.commit(job)
+        person.refresh_from_db()
+        self.assertEqual((person.name, person.phone), (person_row(0)["姓名"], "13800000000"))
+        self.assertEqual(job.counts["written_stale"], 1)
+        self.assertIn("1 行", job.message)
+
+    def test_an_id_registered_after_the_check_refuses_the_commit_and_writes_nothing(self):
+        job = self.read(workbook([person_row(n) for n in range(3)]))
+        row = person_row(2)
+        data = {**person_data(), "id_number": row["身份证号"], "certificate_number": row["残疾证号"]}
+        person_register(actor=self.cast["ruijin_supervisor"], data=data)
+        job = self.commit(job)
+        self.assertEqual(job.status, ImportStatus.REFUSED)
+        self.assertIn("重新上传", job.message)
+        self.assertEqual(Person.objects.count(), 1)
+
+    def test_cells_that_once_broke_the_check_are_explained(self):
+        rows = [
+            person_row(0, 姓名="刘" * 51),
+            person_row(1, 家庭人口="፩"),
+            person_row(2, 脱贫年度=2019, 脱贫状态=""),
+            person_row(3, 姓名="刘_x0000_四"),  # Excel's escape of a NUL character
+            person_row(4, 与户主关系=""),
+        ]
+        job = self.read(workbook(rows))
+        self.assertEqual(job.status, ImportStatus.REVIEW, job.message)
+        errors = {r.row_number: set(r.errors) for r in ImportRow.objects.filter(job=job, outcome="rejected")}
+        self.assertEqual(
+            errors, {4: {"name"}, 5: {"household_size"}, 6: {"exit_year"}, 8: {"relation_to_head"}}
+        )
