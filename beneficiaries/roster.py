@@ -311,6 +311,9 @@ class RosterKind:
     key = "roster"
     label = "花名册"
     columns = ROSTER_COLUMNS
+    # Rows as uploaded (the error workbook) and changes of certificate numbers are for those who may
+    # see whole ID numbers; others see them masked.
+    whole_numbers_permission = "beneficiaries.view_full_id_number"
 
     def template(self, county_code: str) -> bytes:
         return roster_template(county_code)

@@ -86,8 +86,8 @@ MESSAGES = {
         "%(field)s: the 20th character is the disability level and should be 1 to 4, not %(actual)s."
     ),
     "id_mismatch": gettext_noop(
-        "%(field)s: the first 18 characters (%(embedded)s) should be the ID number %(expected)s, but "
-        "differ at character %(position)s."
+        "%(field)s: the first 18 characters should be the ID number filled in, but differ at character "
+        "%(position)s."
     ),
     "category_mismatch": gettext_noop(
         "%(field)s: the category digit is %(actual)s (%(actual_label)s), but the disability category "
@@ -277,7 +277,7 @@ def parse_certificate_number(
             expected_id = None  # the ID number field reports its own error
         if expected_id and len(expected_id) == 18 and expected_id != cert.id_number:
             position = len(commonprefix([cert.id_number, expected_id])) + 1
-            raise error("id_mismatch", embedded=cert.id_number, expected=expected_id, position=position)
+            raise error("id_mismatch", position=position)
     if category is not None and int(category) != cert.category:
         given = int(category)
         given_label = DisabilityCategory(given).label if given in DisabilityCategory.values else "?"

@@ -4,6 +4,7 @@ from django.http import Http404
 from django.urls import path
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,6 +13,7 @@ from areas.scoping import get_visible_or_404
 from poverty_relief.api import ModelPermissions
 from poverty_relief.responses import xlsx_response
 
+from .kinds import get_kind
 from .models import ImportJob, ImportStatus
 from .services import QueueUnavailable, UploadRefused, import_commit, import_create
 from .views import build_error_workbook
@@ -126,6 +128,8 @@ class ImportErrorsView(APIView):
     )
     def get(self, request, pk: int):
         job = get_visible_or_404(ImportJob, request.user, pk=pk)
+        if not request.user.has_perm(get_kind(job.kind).whole_numbers_permission):
+            raise PermissionDenied  # the rows as uploaded carry whole ID numbers
         if job.status not in (ImportStatus.REVIEW, ImportStatus.COMMITTING, ImportStatus.COMMITTED):
             raise Http404
         return xlsx_response(build_error_workbook(job), f"import-{job.pk}-errors.xlsx")

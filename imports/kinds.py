@@ -21,6 +21,7 @@ class SheetKind(Protocol):
     key: str
     label: str
     columns: tuple  # objects with key, label, synonyms, required
+    whole_numbers_permission: str  # who may see the uploaded rows as they are
 
     def check_rows(self, *, job, rows: Iterable[tuple[int, dict[str, Any]]]) -> Iterator[StagedRow]:
         """Validate and classify every row (new, update, unchanged, rejected, transfer)."""

@@ -65,9 +65,10 @@ def template_download(request, kind: str):
 @require_GET
 def import_detail(request, pk: int):
     job = get_visible_or_404(ImportJob, request.user, pk=pk)
-    context = {"job": job, "finished": _finished(job)}
+    whole = request.user.has_perm(get_kind(job.kind).whole_numbers_permission)
+    context = {"job": job, "finished": _finished(job), "whole_numbers": whole}
     if job.status in (ImportStatus.REVIEW, ImportStatus.COMMITTING, ImportStatus.COMMITTED):
-        context.update(import_preview(job))
+        context.update(import_preview(job, whole_numbers=whole))
     return render(request, "imports/import_detail.html", context)
 
 
@@ -118,6 +119,8 @@ def import_discard_view(request, pk: int):
 @require_GET
 def import_errors_workbook(request, pk: int):
     job = get_visible_or_404(ImportJob, request.user, pk=pk)
+    if not request.user.has_perm(get_kind(job.kind).whole_numbers_permission):
+        raise PermissionDenied  # the rows as uploaded carry whole ID numbers
     if job.status not in (ImportStatus.REVIEW, ImportStatus.COMMITTING, ImportStatus.COMMITTED):
         raise Http404
     return xlsx_response(build_error_workbook(job), f"{Path(job.original_name).stem}-错误.xlsx")

@@ -12,6 +12,7 @@ from .rosters import person_row, workbook
 RUIJIN = {"ruijin_clerk", "ruijin_supervisor", "ganzhou_reviewer", "province_officer"}
 NINGDU = {"ningdu_clerk", "ganzhou_reviewer", "province_officer"}
 WRITERS = {"ruijin_clerk", "ruijin_supervisor", "ningdu_clerk", "nanchang_clerk"}
+ABOVE_COUNTY = {"ganzhou_reviewer": 403, "province_officer": 403}
 
 
 def import_objects(cast) -> dict[str, int]:
@@ -72,9 +73,10 @@ IMPORT_PAGES: dict[str, list[Case]] = {
     "imports/<int:pk>/discard/": [
         Case("/imports/{ruijin_done}/discard/", writers({"ruijin_clerk", "ruijin_supervisor"}, 302), "post"),
     ],
+    # The rows as uploaded carry whole ID numbers: the county's own staff only.
     "imports/<int:pk>/errors.xlsx": [
-        Case("/imports/{ruijin_job}/errors.xlsx", readers(RUIJIN)),
-        Case("/imports/{ningdu_job}/errors.xlsx", readers(NINGDU)),
+        Case("/imports/{ruijin_job}/errors.xlsx", {**readers(RUIJIN), **ABOVE_COUNTY}),
+        Case("/imports/{ningdu_job}/errors.xlsx", {**readers(NINGDU), **ABOVE_COUNTY}),
     ],
 }
 
@@ -94,6 +96,6 @@ IMPORT_API: dict[str, list[Case]] = {
         ),
     ],
     "api/v1/imports/<int:pk>/errors.xlsx": [
-        Case("/api/v1/imports/{ruijin_job}/errors.xlsx", readers(RUIJIN, anonymous=401)),
+        Case("/api/v1/imports/{ruijin_job}/errors.xlsx", {**readers(RUIJIN, anonymous=401), **ABOVE_COUNTY}),
     ],
 }

@@ -306,3 +306,21 @@ class RegistryChangedSinceCheckTest(PipelineCase):
         self.assertEqual(
             errors, {4: {"name"}, 5: {"household_size"}, 6: {"exit_year"}, 8: {"relation_to_head"}}
         )
+
+
+@override_settings(MEDIA_ROOT=MEDIA)
+class WholeNumbersTest(PipelineCase):
+    def test_reviewers_above_the_county_see_no_whole_number_of_an_upload(self):
+        import re
+
+        self.commit(self.read(workbook([person_row(0)])))
+        number = person_row(0)["身份证号"]
+        job = self.read(workbook([person_row(0, 残疾证号=f"{number}12", 残疾类别="视力")]))
+        self.assertEqual(job.counts, {"update": 1})
+        for role, status in (("ganzhou_reviewer", 403), ("province_officer", 403), ("ruijin_clerk", 200)):
+            self.client.force_login(self.cast[role])
+            page = self.client.get(f"/imports/{job.pk}/").content.decode()
+            whole = re.findall(r"(?<!\d)\d{17}[\dX]", page)
+            with self.subTest(role=role):
+                self.assertEqual(bool(whole), role == "ruijin_clerk")
+                self.assertEqual(self.client.get(f"/imports/{job.pk}/errors.xlsx").status_code, status)
