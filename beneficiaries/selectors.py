@@ -25,6 +25,17 @@ PERSON_FILTERS = {
 }
 
 
+FILTER_VALUES = {
+    "county": re.compile(r"\d{6}"),
+    "township": re.compile(r"\d{9}"),
+    "village": re.compile(r"\d{12}"),
+    "category": re.compile(r"[1-7]"),
+    "level": re.compile(r"[1-4]"),
+    "life_status": re.compile(r"[a-z_]{1,16}"),
+    "poverty_status": re.compile(r"[a-z_]{1,16}"),
+}
+
+
 def person_search(*, user, q: str = "", filters: Mapping[str, str] | None = None) -> QuerySet[Person]:
     """People the user may see, narrowed by a search text and filters.
 
@@ -32,7 +43,7 @@ def person_search(*, user, q: str = "", filters: Mapping[str, str] | None = None
     uses an index, so a search stays fast on a registry of millions.
     """
     people = Person.objects.visible_to(user)
-    q = (q or "").strip().replace(" ", "")
+    q = re.sub(r"[\s\x00-\x1f]", "", q or "")
     if q:
         if ID_LIKE.match(q):
             number = q.upper()
@@ -43,14 +54,17 @@ def person_search(*, user, q: str = "", filters: Mapping[str, str] | None = None
             people = people.filter(name__startswith=q)
     for key, lookup in PERSON_FILTERS.items():
         value = (filters or {}).get(key)
-        if value not in (None, ""):
-            people = people.filter(**{lookup: value})
+        if value in (None, ""):
+            continue
+        if not FILTER_VALUES[key].fullmatch(str(value)):
+            return people.none()  # a value no record can have (a hand-edited address, say)
+        people = people.filter(**{lookup: value})
     return people
 
 
 def household_search(*, user, q: str = "", filters: Mapping[str, str] | None = None) -> QuerySet[Household]:
     households = Household.objects.visible_to(user)
-    q = (q or "").strip()
+    q = re.sub(r"[\s\x00-\x1f]", "", q or "")
     if q:
         households = households.filter(head_name__startswith=q)
     for key, lookup in {
@@ -59,8 +73,11 @@ def household_search(*, user, q: str = "", filters: Mapping[str, str] | None = N
         "poverty_status": "poverty_status",
     }.items():
         value = (filters or {}).get(key)
-        if value not in (None, ""):
-            households = households.filter(**{lookup: value})
+        if value in (None, ""):
+            continue
+        if not FILTER_VALUES[key].fullmatch(str(value)):
+            return households.none()
+        households = households.filter(**{lookup: value})
     return households
 
 

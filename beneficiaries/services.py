@@ -1,5 +1,6 @@
 """Writes to the registry. Views, the API, the admin and imports call these and nothing else."""
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,6 +23,7 @@ from .models import (
     LifeStatus,
     Person,
     PersonStatusChange,
+    PovertyCause,
     PovertyStatus,
     Relation,
     TransferRequest,
@@ -61,9 +63,22 @@ class _Errors:
             raise RecordInvalid(self.errors)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+PHONE = re.compile(r"1\d{10}|0\d{2,3}-?\d{7,8}")
+NAME_LENGTH = 50
+
+
 def _text(data: Mapping[str, Any], key: str) -> str:
+    """A field as text: lists, objects and control characters are not text anyone typed."""
     value = data.get(key)
-    return "" if value is None else str(value).strip()
+    if value is None or isinstance(value, list | dict | tuple | set):
+        return ""
+    return _CONTROL.sub("", str(value)).strip()
+
+
+def _long(errors: "_Errors", key: str, value: str, label: str, limit: int = NAME_LENGTH) -> None:
+    if len(value) > limit:
+        errors.add(key, _("%(field)s: at most %(count)s characters.") % {"field": label, "count": limit})
 
 
 def _flag(value) -> bool:
@@ -77,7 +92,7 @@ def _choice(errors: _Errors, data, key: str, choices, label: str):
     raw = data.get(key)
     try:
         return choices(int(raw)) if issubclass(choices, int) else choices(str(raw))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         errors.add(key, _("%(field)s: choose one of the listed values.") % {"field": label})
         return None
 
@@ -144,6 +159,9 @@ def person_check(*, actor, data: Mapping[str, Any], instance: Person | None = No
             errors.add("certificate_number", str(exc))
     values.update(check_location(user_scope_prefix(actor), data, errors))
     values["phone"] = _text(data, "phone")
+    if values["phone"] and not PHONE.fullmatch(values["phone"]):
+        errors.add("phone", _("Phone: write an 11-digit mobile number or a landline with its area code."))
+    _long(errors, "name", values["name"], _("Full name"))
     relation = _text(data, "relation_to_head")
     if relation and relation not in Relation.values:
         errors.add(
@@ -300,7 +318,7 @@ def household_check(*, actor, data: Mapping[str, Any]) -> Checked:
         values["size"] = int(data.get("size"))
         if not 1 <= values["size"] <= 30:
             raise ValueError
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         errors.add("size", _("Household size: enter a whole number from 1 to 30."))
     status = _choice(errors, data, "poverty_status", PovertyStatus, _("Poverty status"))
     values["poverty_status"] = status
@@ -324,6 +342,12 @@ def household_check(*, actor, data: Mapping[str, Any]) -> Checked:
     values["is_dibao"] = _flag(data.get("is_dibao"))
     values["is_tekun"] = _flag(data.get("is_tekun"))
     values["main_cause"] = _text(data, "main_cause")
+    if values["main_cause"] and values["main_cause"] not in PovertyCause.values:
+        errors.add(
+            "main_cause",
+            _("%(field)s: choose one of the listed values.") % {"field": _("Main cause of poverty")},
+        )
+    _long(errors, "head_name", values["head_name"], _("Head of household"))
     errors.raise_if_any()
     return Checked(values)
 
@@ -426,11 +450,14 @@ def transfer_decide(*, actor, transfer: TransferRequest, accept: bool) -> Transf
     prefix = user_scope_prefix(actor)
     if prefix is None or not transfer.to_county_code.startswith(prefix):
         raise NotAllowed(_("Only the receiving county decides on a transfer."))
+    # Locked, so that two answers at once cannot both go through.
+    transfer = TransferRequest.objects.select_for_update().get(pk=transfer.pk)
     if transfer.status != TransferStatus.PENDING:
         raise RecordInvalid({"__all__": [_("This transfer has already been decided.")]})
     with pghistory.context(user=actor.pk):
         if accept:
-            Person.objects.filter(pk=transfer.person_id).update(
+            # Only from where the request said the person was.
+            Person.objects.filter(pk=transfer.person_id, county_code=transfer.from_county_code).update(
                 county_code=transfer.to_county_code,
                 township_code=transfer.to_township_code,
                 village_code=transfer.to_village_code,

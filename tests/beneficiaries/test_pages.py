@@ -316,3 +316,19 @@ class ExportTest(CastTestCase):
         sheet = load_workbook(BytesIO(response.content)).worksheets[0]
         ids = {row[5] for row in sheet.iter_rows(min_row=4, values_only=True)}
         self.assertEqual(ids, {p.id_number for p in people})  # 宁都县's person is not in 瑞金's export
+
+
+class OddQueryStringTest(CastTestCase):
+    def test_filters_no_record_can_match_give_an_empty_list_not_an_error(self):
+        self.login("ruijin_clerk")
+        for query in (
+            "category=abc",
+            "level=9x",
+            "q=%00",
+            "township=x",
+            "life_status=%27",
+            "poverty_status=no pe",
+        ):
+            with self.subTest(query=query):
+                self.assertEqual(self.client.get(f"/registry/people/?{query}").status_code, 200)
+                self.assertEqual(self.client.get(f"/registry/households/?{query}").status_code, 200)

@@ -331,3 +331,49 @@ class LooseInputTest(CastTestCase):
             with self.subTest(raw=raw):
                 household = household_register(actor=actor, data=household_data(is_dibao=raw))
                 self.assertIs(household.is_dibao, expected)
+
+
+class HostileInputTest(CastTestCase):
+    """Inputs that once got past the checks into a 500 or into the registry."""
+
+    def test_each_is_refused_with_its_field_named(self):
+        actor = self.cast["ruijin_clerk"]
+        cases = [
+            (person_data(name="钟" * 51), "name"),
+            (person_data(phone="not-a-phone"), "phone"),
+            (person_data(phone="1" * 25), "phone"),
+            (person_data(disability_category=float("inf")), "disability_category"),
+            (person_data(disability_category="1e400"), "disability_category"),
+        ]
+        for data, field_name in cases:
+            with (
+                self.subTest(field=field_name, value=data.get(field_name)),
+                self.assertRaises(RecordInvalid) as caught,
+            ):
+                person_register(actor=actor, data=data)
+            self.assertIn(field_name, caught.exception.errors)
+        for data, field_name in [
+            (household_data(main_cause="bogus"), "main_cause"),
+            (household_data(head_name="刘" * 51), "head_name"),
+            (household_data(head_name=["a"]), "head_name"),
+            (household_data(size=float("inf")), "size"),
+        ]:
+            with self.subTest(field=field_name), self.assertRaises(RecordInvalid) as caught:
+                household_register(actor=actor, data=data)
+            self.assertIn(field_name, caught.exception.errors)
+        self.assertFalse(Person.objects.exists() or Household.objects.exists())
+
+    def test_control_characters_are_dropped(self):
+        person = person_register(actor=self.cast["ruijin_clerk"], data=person_data(name="钟\x00秀英"))
+        self.assertEqual(person.name, "钟秀英")
+
+    def test_a_transfer_is_answered_once(self):
+        person = person_register(actor=self.cast["ruijin_clerk"], data=person_data())
+        transfer = transfer_request(
+            actor=self.cast["ruijin_clerk"], person=person, data=location("360730"), reason="迁居"
+        )
+        stale_copy = TransferRequest.objects.get(pk=transfer.pk)
+        transfer_decide(actor=self.cast["ningdu_clerk"], transfer=transfer, accept=False)
+        with self.assertRaises(RecordInvalid):
+            transfer_decide(actor=self.cast["ningdu_clerk"], transfer=stale_copy, accept=True)
+        self.assertEqual(Person.objects.get(pk=person.pk).county_code, "360781")
