@@ -12,9 +12,16 @@ from django.conf import settings
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# This run's own queue: a worker left over from another run on the same Redis never takes its tasks.
+TEST_QUEUE = f"test-{os.getpid()}"
+
+
 def pytest_configure(config):
+    from poverty_relief.celery import app
+
     # Fast hashing: the suite logs in hundreds of times. Production keeps Django's default.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    app.conf.task_default_queue = TEST_QUEUE
 
 
 @pytest.fixture(scope="session")
@@ -97,6 +104,7 @@ def stop_worker(process: subprocess.Popen) -> None:
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, tmp_path_factory):
     """A real Celery worker in its own process, on the test database and the suite's Redis."""
-    process = start_worker("test-worker", tmp_path_factory.mktemp("celery") / "worker.log", "--pool=solo")
+    log_path = tmp_path_factory.mktemp("celery") / "worker.log"
+    process = start_worker("test-worker", log_path, "--pool=solo", "-Q", TEST_QUEUE)
     yield process
     stop_worker(process)
