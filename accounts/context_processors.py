@@ -17,6 +17,7 @@ NAVIGATION = [
     NavItem(_("Home"), "home"),
     NavItem(_("Registry"), "registry:person-list", "beneficiaries.view_person"),
     NavItem(_("Roster uploads"), "imports:list", "imports.view_importjob"),
+    NavItem(_("Targets"), "programs:target-list", "programs.view_target"),
     NavItem(_("Areas"), "areas:detail-own", "areas.view_area"),
     NavItem(_("API documentation"), "api-docs"),
     NavItem(_("Administration"), "admin:index", staff_only=True),

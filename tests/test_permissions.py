@@ -24,7 +24,7 @@ from .permission_table import (
     everyone,
     scoped,
 )
-from .programs.permission_rows import PROGRAM_API, program_objects
+from .programs.permission_rows import PROGRAM_API, PROGRAM_PAGES, program_objects
 
 CORE: dict[str, list[Case]] = {
     "": [Case("/", everyone(200, anonymous=LOGIN))],
@@ -75,6 +75,7 @@ EXPECTATIONS: dict[str, list[Case]] = {
     **REGISTRY_PAGES,
     **REGISTRY_API,
     **IMPORT_PAGES,
+    **PROGRAM_PAGES,
     **IMPORT_API,
     **PROGRAM_API,
 }

@@ -6,6 +6,8 @@ from programs.services import target_split
 from tests.permission_table import Case, everyone
 
 READERS = {**everyone(200, anonymous=401), "sysadmin": 403, "unassigned": 403}
+# County roles may read targets but not split them.
+COUNTY_ROLES = {r: 403 for r in ("ruijin_clerk", "ruijin_supervisor", "ningdu_clerk", "nanchang_clerk")}
 
 
 def program_objects(cast) -> dict[str, int]:
@@ -20,6 +22,37 @@ def program_objects(cast) -> dict[str, int]:
 def only(roles: dict, anonymous=401):
     return {**everyone(404, anonymous=anonymous), "sysadmin": 403, "unassigned": 403, **roles}
 
+
+PAGE_READERS = {**everyone(200, anonymous=302), "sysadmin": 403, "unassigned": 403}
+
+PROGRAM_PAGES: dict[str, list[Case]] = {
+    "targets/": [Case("/targets/", PAGE_READERS), Case("/targets/?year=abc", PAGE_READERS)],
+    "targets/<int:pk>/split/": [
+        Case(
+            "/targets/{province_target}/split/",
+            {**only({"province_officer": 200}, anonymous=302), **COUNTY_ROLES},
+        ),
+        Case(
+            "/targets/{ganzhou_target}/split/",
+            {**only({"ganzhou_reviewer": 200}, anonymous=302), **COUNTY_ROLES, "province_officer": 404},
+        ),
+        # Saved: back to the page (302).
+        Case(
+            "/targets/{ganzhou_target}/split/",
+            {**only({"ganzhou_reviewer": 302}, anonymous=302), **COUNTY_ROLES, "province_officer": 404},
+            "post",
+            {"q_360730": "1"},
+        ),
+    ],
+    "targets/<int:pk>/split/remainder/": [
+        Case(
+            "/targets/{province_target}/split/remainder/",
+            {**only({"province_officer": 200}, anonymous=302), **COUNTY_ROLES},
+            "post",
+            {"q_360700": "10"},
+        ),
+    ],
+}
 
 PROGRAM_API: dict[str, list[Case]] = {
     "api/v1/^measures/$": [Case("/api/v1/measures/", READERS)],

@@ -130,3 +130,27 @@ class SplitApiTest(CastTestCase):
         self.client.force_login(self.cast["ganzhou_reviewer"])
         areas = {t["area_code"] for t in self.client.get("/api/v1/targets/?year=2018").json()["results"]}
         self.assertEqual(areas, {"360700"})
+
+
+class SplitPageTest(CastTestCase):
+    def test_the_province_splits_on_one_screen_with_a_running_remainder(self):
+        target = Target.objects.get(area_id="360000", year=2018, benefit_type_id="M07-INSTITUTION")  # 22
+        self.client.force_login(self.cast["province_officer"])
+        page = self.client.get(f"/targets/{target.pk}/split/")
+        self.assertEqual(len(page.context["rows"]), 18)  # 11 cities and 7 province-managed counties
+        remainder = self.client.post(
+            f"/targets/{target.pk}/split/remainder/", {"q_360100": "5", "q_360700": "20"}
+        )
+        self.assertEqual((remainder.context["given"], remainder.context["over"]), (25, 3))
+        self.assertIn("多了 3", remainder.content.decode())
+        refused = self.client.post(f"/targets/{target.pk}/split/", {"q_360100": "5", "q_360700": "20"})
+        self.assertEqual(refused.status_code, 200)
+        self.assertFalse(Target.objects.filter(parent=target).exists())
+        saved = self.client.post(f"/targets/{target.pk}/split/", {"q_360100": "5", "q_360700": "17"})
+        self.assertRedirects(saved, f"/targets/{target.pk}/split/")
+        self.assertEqual(
+            dict(Target.objects.filter(parent=target).values_list("area_id", "quantity")),
+            {"360100": 5, "360700": 17},
+        )
+        listed = self.client.get("/targets/").context["targets"]
+        self.assertEqual({t.benefit_type_id: t.remaining for t in listed}["M07-INSTITUTION"], 0)
