@@ -264,6 +264,19 @@ class IdNumberView(models.Model):
         return f"{self.viewer_id} saw {self.person_id} at {self.viewed_at}"
 
 
+class RegistryExport(models.Model):
+    """Someone took the county's registry away as a workbook, whole ID numbers included: who, when, how
+    many."""
+
+    exported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    county_code = models.CharField(max_length=6)
+    rows = models.PositiveIntegerField()
+    exported_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.exported_by_id} exported {self.rows} rows of {self.county_code} at {self.exported_at}"
+
+
 class TransferStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     ACCEPTED = "accepted", _("Accepted")

@@ -25,6 +25,7 @@ from ..models import (
     LifeStatus,
     Person,
     PovertyStatus,
+    RegistryExport,
 )
 from ..roster_workbooks import person_export_rows, roster_title, write_roster
 from ..selectors import PERSON_FILTERS, keyset_page, mask_id_number, person_search
@@ -314,7 +315,10 @@ def registry_export(request):
     people = Person.objects.visible_to(request.user).filter(life_status=LifeStatus.ACTIVE)
     out = BytesIO()
     title = roster_title(request.user.area.name)
-    write_roster(person_export_rows(people), out, title=title, subtitle=timezone.localdate().isoformat())
+    rows = write_roster(
+        person_export_rows(people), out, title=title, subtitle=timezone.localdate().isoformat()
+    )
+    RegistryExport.objects.create(exported_by=request.user, county_code=county, rows=rows)
     return xlsx_response(out.getvalue(), f"{title}-{county}.xlsx")
 
 

@@ -316,6 +316,12 @@ class ExportTest(CastTestCase):
         sheet = load_workbook(BytesIO(response.content)).worksheets[0]
         ids = {row[5] for row in sheet.iter_rows(min_row=4, values_only=True)}
         self.assertEqual(ids, {p.id_number for p in people})  # 宁都县's person is not in 瑞金's export
+        from beneficiaries.models import RegistryExport
+
+        record = RegistryExport.objects.get()
+        self.assertEqual(
+            (record.exported_by, record.county_code, record.rows), (self.cast["ruijin_clerk"], "360781", 5)
+        )
 
 
 class OddQueryStringTest(CastTestCase):
