@@ -276,18 +276,10 @@ class PersonViewSet(RegistryViewSet):
         return person_search(user=self.request.user, q=q, filters=filters)
 
     def register(self, data):
-        return person_register(actor=self.request.user, data=self.checked_household(data))
+        return person_register(actor=self.request.user, data=data)
 
     def change(self, person, data, version):
-        data = self.checked_household(data)
         return person_update(actor=self.request.user, person=person, data=data, expected_version=version)
-
-    def checked_household(self, data: Mapping) -> Mapping:
-        # The service looks the id up as given: a non-numeric one must not reach the database.
-        household = data.get("household")
-        if household not in (None, "") and not str(household).isdigit():
-            raise ValidationError({"household": [_("Household: no such household in your area.")]})
-        return data
 
     def respond(self, person, code=status.HTTP_200_OK):
         whole = self.request.user.has_perm(FULL_ID_PERMISSION)

@@ -1,8 +1,6 @@
 """Domain errors of the registry. Each carries a message for the user (Chinese through the catalogue) and,
 where it concerns one field, that field's name; views turn them into form errors, the API into 400/409."""
 
-from django.core.exceptions import ValidationError
-
 
 class RegistryError(Exception):
     def __init__(self, message: str, *, field: str | None = None):
@@ -18,18 +16,6 @@ class RecordInvalid(RegistryError):
         self.errors = errors
         first_field, messages = next(iter(errors.items()))
         super().__init__(messages[0], field=first_field)
-
-    @classmethod
-    def from_validation_error(cls, error: ValidationError) -> "RecordInvalid":
-        if hasattr(error, "error_dict"):
-            return cls(
-                {
-                    field: [str(m) for e in errs for m in e.messages]
-                    for field, errs in error.error_dict.items()
-                }
-            )
-        field = getattr(error, "field", None) or "__all__"
-        return cls({field: list(error.messages)})
 
 
 class DuplicatePerson(RegistryError):
