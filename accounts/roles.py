@@ -11,7 +11,29 @@ from django.db import DEFAULT_DB_ALIAS
 
 from .models import Role
 
-PLAN_READ = ("programs.view_measure", "programs.view_benefittype", "programs.view_target")
+PLAN_READ = (
+    "programs.view_measure",
+    "programs.view_benefittype",
+    "programs.view_standard",
+    "programs.view_target",
+    "programs.view_eligibilitysetting",
+    "programs.view_enrollment",
+    "programs.view_facility",
+    "programs.view_inspection",
+    "programs.view_finding",
+    "programs.view_rectification",
+    "programs.view_evidence",
+)
+# Inspecting an area below and keeping its rectification ledger.
+INSPECT = (
+    "programs.add_inspection",
+    "programs.change_inspection",
+    "programs.add_finding",
+    "programs.add_rectification",
+    "programs.change_rectification",
+    "programs.close_rectification",
+    "programs.add_evidence",
+)
 REGISTRY_READ = (
     *PLAN_READ,
     "beneficiaries.view_person",
@@ -31,6 +53,14 @@ REGISTRY_WRITE = (
     "imports.view_importjob",
     "imports.add_importjob",
     "imports.change_importjob",
+    # Recording what people received, and the county's facilities.
+    "programs.add_enrollment",
+    "programs.change_enrollment",
+    "programs.add_facility",
+    "programs.change_facility",
+    # Reporting progress on the county's rectification items, with evidence.
+    "programs.change_rectification",
+    "programs.add_evidence",
 )
 
 ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
@@ -44,6 +74,12 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         *REGISTRY_WRITE,
         # Deciding on a transfer into the county.
         "beneficiaries.change_transferrequest",
+        # Approving enrolments (and overriding a failed eligibility rule with a reason).
+        "programs.review_enrollment",
+        "programs.change_eligibilitysetting",
+        "programs.add_eligibilitysetting",
+        # The county's self-checks.
+        *INSPECT,
     ),
     Role.CITY_REVIEWER: (
         "areas.view_area",
@@ -51,6 +87,7 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         *REGISTRY_READ,
         # Splitting the city's targets to its counties.
         "programs.change_target",
+        *INSPECT,
     ),
     Role.PROVINCE_OFFICER: (
         "areas.view_area",
@@ -58,6 +95,10 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         *REGISTRY_READ,
         "programs.add_target",
         "programs.change_target",
+        # The standard amounts of each benefit type and year.
+        "programs.add_standard",
+        "programs.change_standard",
+        *INSPECT,
     ),
     Role.SYSADMIN: (
         "areas.view_area",

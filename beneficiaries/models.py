@@ -184,6 +184,11 @@ class Person(Located):
         _("relation to the head"), max_length=16, choices=Relation.choices, blank=True
     )
     phone = models.CharField(_("phone"), max_length=20, blank=True, validators=[phone_validator])
+    # Facts the eligibility rules need that the certificate does not carry.
+    is_employed = models.BooleanField(_("in work"), default=False, db_default=False)
+    work_injury_nursing = models.BooleanField(
+        _("receives work-injury nursing pay"), default=False, db_default=False
+    )
     life_status = models.CharField(
         _("status"), max_length=16, choices=LifeStatus.choices, default=LifeStatus.ACTIVE
     )

@@ -30,7 +30,7 @@ urlpatterns = [
     path("areas/", include("areas.urls")),
     path("registry/", include("beneficiaries.urls")),
     path("imports/", include("imports.urls")),
-    path("targets/", include("programs.urls")),
+    path("", include("programs.urls")),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

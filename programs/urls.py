@@ -1,11 +1,11 @@
-from django.urls import path
-
-from . import views
+from .views import enrollments, facilities, inspections, subsidies, targets
 
 app_name = "programs"
 
 urlpatterns = [
-    path("", views.target_list, name="target-list"),
-    path("<int:pk>/split/", views.target_split_page, name="target-split"),
-    path("<int:pk>/split/remainder/", views.target_split_remainder, name="target-remainder"),
+    *targets.urlpatterns,
+    *enrollments.urlpatterns,
+    *facilities.urlpatterns,
+    *subsidies.urlpatterns,
+    *inspections.urlpatterns,
 ]

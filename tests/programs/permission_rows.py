@@ -5,6 +5,10 @@ from programs.models import Target
 from programs.services import target_split
 from tests.permission_table import Case, everyone
 
+from . import enrollment_rows, facility_rows, inspection_rows, subsidy_rows
+
+PARTS = (enrollment_rows, facility_rows, subsidy_rows, inspection_rows)
+
 READERS = {**everyone(200, anonymous=401), "sysadmin": 403, "unassigned": 403}
 # County roles may read targets but not split them.
 COUNTY_ROLES = {r: 403 for r in ("ruijin_clerk", "ruijin_supervisor", "ningdu_clerk", "nanchang_clerk")}
@@ -13,10 +17,13 @@ COUNTY_ROLES = {r: 403 for r in ("ruijin_clerk", "ruijin_supervisor", "ningdu_cl
 def program_objects(cast) -> dict[str, int]:
     province = Target.objects.get(year=2018, benefit_type=None, area_id="360000")
     target_split(actor=cast["province_officer"], target=province, allocations={"360700": 8000})
-    return {
+    made = {
         "province_target": province.pk,
         "ganzhou_target": Target.objects.get(area_id="360700", year=2018).pk,
     }
+    for part in PARTS:
+        made.update(part.objects(cast, made))
+    return made
 
 
 def only(roles: dict, anonymous=401):
@@ -81,3 +88,7 @@ PROGRAM_API: dict[str, list[Case]] = {
         ),
     ],
 }
+
+for _part in PARTS:
+    PROGRAM_PAGES.update(_part.PAGES)
+    PROGRAM_API.update(_part.API)

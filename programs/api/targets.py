@@ -11,8 +11,8 @@ from rest_framework.routers import SimpleRouter
 from areas.scoping import ScopedViewSetMixin
 from poverty_relief.api import ModelPermissions
 
-from .models import BenefitType, Measure, Target
-from .services import TargetError, target_remainder, target_split
+from ..models import BenefitType, Measure, Target
+from ..services import TargetError, target_remainder, target_split
 
 
 class MeasureSerializer(serializers.ModelSerializer):
@@ -138,8 +138,7 @@ class TargetViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
         return Response(TargetSerializer(children, many=True).data)
 
 
-router = SimpleRouter(trailing_slash=True)
-router.register("measures", MeasureViewSet, basename="measure")
-router.register("benefit-types", BenefitTypeViewSet, basename="benefit-type")
-router.register("targets", TargetViewSet, basename="target")
-urlpatterns = [*router.urls]
+def register(router: SimpleRouter) -> None:
+    router.register("measures", MeasureViewSet, basename="measure")
+    router.register("benefit-types", BenefitTypeViewSet, basename="benefit-type")
+    router.register("targets", TargetViewSet, basename="target")

@@ -4,13 +4,14 @@ from django.db.models import F, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from areas.scoping import get_visible_or_404
 
-from .models import Target
-from .services import TargetError, split_children, target_split
+from ..models import Target
+from ..services import TargetError, split_children, target_split
 
 YEARS = range(2018, 2021)
 
@@ -91,3 +92,10 @@ def target_split_remainder(request, pk: int):
     """The running remainder while the office types (htmx)."""
     target = _splittable(request, pk)
     return render(request, "programs/_remainder.html", _split_context(target, request.POST))
+
+
+urlpatterns = [
+    path("targets/", target_list, name="target-list"),
+    path("targets/<int:pk>/split/", target_split_page, name="target-split"),
+    path("targets/<int:pk>/split/remainder/", target_split_remainder, name="target-remainder"),
+]

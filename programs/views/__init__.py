@@ -1,0 +1,1 @@
+"""Pages of the measures: one module per part, each with its own `urlpatterns`."""
