@@ -67,7 +67,7 @@ class PersonSerializer(serializers.ModelSerializer):
         fields = [
             "id", "name", "id_number", "certificate_number", "disability_category", "disability_level",
             "gender", "birth_date", "county_code", "township_code", "village_code", "household",
-            "relation_to_head", "phone", "life_status", "version",
+            "relation_to_head", "phone", "is_employed", "work_injury_nursing", "life_status", "version",
         ]  # fmt: skip
         read_only_fields = ["gender", "birth_date", "life_status"]
         extra_kwargs = {

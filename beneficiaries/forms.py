@@ -84,11 +84,13 @@ class PersonForm(LocatedForm):
         label=_("Relation to the head"), choices=BLANK + Relation.choices, required=False
     )
     phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
+    is_employed = forms.BooleanField(label=_("In work"), required=False)
+    work_injury_nursing = forms.BooleanField(label=_("Receives work-injury nursing pay"), required=False)
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     field_order = [
         "name", "id_number", "disability_category", "disability_level", "certificate_number",
-        "township_code", "village_code", "relation_to_head", "phone",
+        "township_code", "village_code", "relation_to_head", "phone", "is_employed", "work_injury_nursing",
     ]  # fmt: skip
 
     def __init__(self, *args, **kwargs):

@@ -34,6 +34,7 @@ from .validation import IdValidationError, parse_certificate_number, parse_id_nu
 PERSON_FIELDS = (
     "name", "id_number", "certificate_number", "disability_category", "disability_level",
     "county_code", "township_code", "village_code", "household", "relation_to_head", "phone",
+    "is_employed", "work_injury_nursing",
 )  # fmt: skip
 HOUSEHOLD_FIELDS = (
     "county_code", "township_code", "village_code", "head_name", "size", "poverty_status", "exit_year",
@@ -169,6 +170,9 @@ def person_check(*, actor, data: Mapping[str, Any], instance: Person | None = No
             _("%(field)s: choose one of the listed values.") % {"field": _("Relation to the head")},
         )
     values["relation_to_head"] = relation
+    for flag in ("is_employed", "work_injury_nursing"):  # left as they are when not given
+        if flag in data:
+            values[flag] = _flag(data[flag])
     values["household"] = _household(actor, data.get("household"), values.get("county_code"), errors)
     if values["household"] is not None and not relation:
         errors.add(

@@ -118,6 +118,7 @@ class Target(models.Model):
         return self.benefit_type.unit if self.benefit_type_id else Unit.PERSON
 
 
+@pghistory.track(append_only=True)
 class EligibilitySetting(models.Model):
     """What a county decides for itself about eligibility (国发〔2015〕52号 lets it extend the subsidies).
     A county without a row uses the defaults below."""

@@ -194,7 +194,8 @@ def person_edit(request, pk: int):
         raise Http404
     initial = {name: getattr(person, name) for name in (
         "name", "id_number", "certificate_number", "disability_category", "disability_level",
-        "township_code", "village_code", "relation_to_head", "phone", "version")}  # fmt: skip
+        "township_code", "village_code", "relation_to_head", "phone", "is_employed", "work_injury_nursing",
+        "version")}  # fmt: skip
     initial["household"] = person.household_id
     form = PersonForm(request.POST or None, county_code=county, initial=initial)
     conflict = None

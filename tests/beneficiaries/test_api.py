@@ -370,7 +370,7 @@ class SchemaTest(ApiTestCase):
             list(schema["components"]["schemas"]["Person"]["properties"]),
             ["id", "name", "id_number", "certificate_number", "disability_category", "disability_level",
              "gender", "birth_date", "county_code", "township_code", "village_code", "household",
-             "relation_to_head", "phone", "life_status", "version"],
+             "relation_to_head", "phone", "is_employed", "work_injury_nursing", "life_status", "version"],
         )  # fmt: skip
         persons = schema["paths"]["/api/v1/persons/"]
         parameters = {p["name"] for p in persons["get"]["parameters"]}
