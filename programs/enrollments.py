@@ -89,6 +89,11 @@ def policy_for(county_code: str) -> Policy:
     )
 
 
+def this_year(today: date | None = None) -> int:
+    """The year pages open on: this one, kept inside the years records may have."""
+    return min(max((today or timezone.localdate()).year, YEARS[0]), YEARS[-1])
+
+
 def reference_date(year: int, today: date | None = None) -> date:
     """The day ages are taken on when no start date is given: today, kept inside the year."""
     today = today or timezone.localdate()

@@ -24,8 +24,8 @@ EVERYTHING = Facts(
 EXTENDED = Policy(living_extends_to_low_income=True, nursing_extends_to_level_3_4=True)
 
 
-def codes(benefit_type, facts, policy=Policy()):
-    return [c.code for c in failing(benefit_type, facts, policy)]
+def codes(benefit_type, facts, policy=None):
+    return [c.code for c in failing(benefit_type, facts, policy or Policy())]
 
 
 @pytest.mark.parametrize(
@@ -68,19 +68,25 @@ class TestNursingSubsidy:
     def test_the_extension_admits_level_3_4_intellectual_and_mental_only(self):
         for category in (5, 6):
             for level in (3, 4):
-                assert codes("M03-NURSING", replace(EVERYTHING, category=category, level=level), EXTENDED) == []
+                assert (
+                    codes("M03-NURSING", replace(EVERYTHING, category=category, level=level), EXTENDED) == []
+                )
         physical_3 = replace(EVERYTHING, category=4, level=3)
         assert codes("M03-NURSING", physical_3, EXTENDED) == ["severe_or_extended"]
         assert codes("M03-NURSING", replace(EVERYTHING, category=5, level=3)) == ["severe"]
 
     def test_not_with_work_injury_nursing_pay(self):
-        assert codes("M03-NURSING", replace(EVERYTHING, work_injury_nursing=True)) == ["no_work_injury_nursing"]
+        assert codes("M03-NURSING", replace(EVERYTHING, work_injury_nursing=True)) == [
+            "no_work_injury_nursing"
+        ]
 
 
 class TestRaisedStandard:
     def test_needs_one_of_the_two_subsidies_that_year(self):
         assert codes("M03-RAISED", replace(EVERYTHING, holds=frozenset({"M03-NURSING"}))) == []
-        assert codes("M03-RAISED", replace(EVERYTHING, holds=frozenset({"M08-SUNSHINE"}))) == ["holds_subsidy"]
+        assert codes("M03-RAISED", replace(EVERYTHING, holds=frozenset({"M08-SUNSHINE"}))) == [
+            "holds_subsidy"
+        ]
 
 
 class TestShelteredEmployment:

@@ -44,7 +44,9 @@ class EnrollmentCase(CastTestCase):
             household=data.pop("household", None),
             facility=data.pop("facility", None),
         )
-        return enrollment_apply(actor=actor, application=application, override_reason=data.get("override", ""))
+        return enrollment_apply(
+            actor=actor, application=application, override_reason=data.get("override", "")
+        )
 
 
 class ApplyTest(EnrollmentCase):
@@ -66,21 +68,34 @@ class ApplyTest(EnrollmentCase):
 
     def test_a_rejected_application_does_not_block_a_new_one(self):
         e = self.apply()
-        enrollment_review(actor=self.cast["ruijin_supervisor"], enrollment=e, approve=False,
-                          note="材料不全", expected_version=e.version)  # fmt: skip
+        enrollment_review(
+            actor=self.cast["ruijin_supervisor"],
+            enrollment=e,
+            approve=False,
+            note="材料不全",
+            expected_version=e.version,
+        )
         self.assertEqual(self.apply().status, EnrollmentStatus.APPLIED)
 
     def test_a_deceased_person_is_refused_and_an_active_one_is_not(self):
         self.apply()
-        person_set_life_status(actor=self.cast["ruijin_clerk"], person=self.person, status=LifeStatus.DECEASED,
-                               effective_date=date(2018, 5, 2), reason="病故", expected_version=1)  # fmt: skip
+        person_set_life_status(
+            actor=self.cast["ruijin_clerk"],
+            person=self.person,
+            status=LifeStatus.DECEASED,
+            effective_date=date(2018, 5, 2),
+            reason="病故",
+            expected_version=1,
+        )
         with self.assertRaisesMessage(EnrollmentError, "2018-05-02"):
             self.apply("M03-NURSING")
 
     def test_a_failed_rule_is_refused_with_its_conditions(self):
         level3 = person_register(
             actor=self.cast["ruijin_clerk"],
-            data=person_data(RUIJIN, sequence=9, level=3, household=self.household.pk, relation_to_head="spouse"),
+            data=person_data(
+                RUIJIN, sequence=9, level=3, household=self.household.pk, relation_to_head="spouse"
+            ),
         )
         with self.assertRaises(NotEligible) as refused:
             self.apply("M03-NURSING", person=level3)
@@ -90,7 +105,14 @@ class ApplyTest(EnrollmentCase):
     def test_the_county_extension_is_read_from_its_setting(self):
         level3_mental = person_register(
             actor=self.cast["ruijin_clerk"],
-            data=person_data(RUIJIN, sequence=9, category=6, level=3, household=self.household.pk, relation_to_head="spouse"),
+            data=person_data(
+                RUIJIN,
+                sequence=9,
+                category=6,
+                level=3,
+                household=self.household.pk,
+                relation_to_head="spouse",
+            ),
         )
         with self.assertRaises(NotEligible):
             self.apply("M03-NURSING", person=level3_mental)
@@ -102,9 +124,13 @@ class ApplyTest(EnrollmentCase):
         self.assertEqual(self.apply("M03-NURSING", person=level3_mental).status, EnrollmentStatus.APPLIED)
 
     def test_a_supervisor_overrides_with_a_reason_and_a_clerk_cannot(self):
-        not_dibao = household_register(actor=self.cast["ruijin_clerk"], data=household_data(RUIJIN, is_dibao=False))
-        person = person_register(actor=self.cast["ruijin_clerk"],
-                                 data=person_data(RUIJIN, sequence=11, household=not_dibao.pk, relation_to_head="spouse"))  # fmt: skip
+        not_dibao = household_register(
+            actor=self.cast["ruijin_clerk"], data=household_data(RUIJIN, is_dibao=False)
+        )
+        person = person_register(
+            actor=self.cast["ruijin_clerk"],
+            data=person_data(RUIJIN, sequence=11, household=not_dibao.pk, relation_to_head="spouse"),
+        )
         with self.assertRaises(NotEligible):
             self.apply(person=person, override="县残联会议研究同意")
         e = self.apply(actor="ruijin_supervisor", person=person, override="县残联会议研究同意")
@@ -124,9 +150,13 @@ class ApplyTest(EnrollmentCase):
         self.assertEqual(e.household_id, self.household.pk)
         with self.assertRaisesMessage(EnrollmentError, "2018"):
             self.apply("M11-BARRIER-FREE", year=2020)
-        other = household_register(actor=self.cast["ruijin_clerk"], data=household_data(RUIJIN, head_name="刘发"))
-        member = person_register(actor=self.cast["ruijin_clerk"],
-                                 data=person_data(RUIJIN, sequence=13, level=1, household=other.pk, relation_to_head="spouse"))  # fmt: skip
+        other = household_register(
+            actor=self.cast["ruijin_clerk"], data=household_data(RUIJIN, head_name="刘发")
+        )
+        member = person_register(
+            actor=self.cast["ruijin_clerk"],
+            data=person_data(RUIJIN, sequence=13, level=1, household=other.pk, relation_to_head="spouse"),
+        )
         self.assertEqual(self.apply("M11-BARRIER-FREE", person=member, year=2020).household_id, other.pk)
 
     def test_another_countys_person_is_refused(self):
@@ -163,8 +193,9 @@ class StepsTest(EnrollmentCase):
         supervisor, clerk = self.cast["ruijin_supervisor"], self.cast["ruijin_clerk"]
         e = enrollment_review(actor=supervisor, enrollment=e, approve=True, expected_version=1)
         e = enrollment_activate(actor=clerk, enrollment=e, expected_version=2)
-        e = enrollment_stop(actor=clerk, enrollment=e, end_date=date(2018, 9, 30), reason="迁出",
-                            expected_version=3)  # fmt: skip
+        e = enrollment_stop(
+            actor=clerk, enrollment=e, end_date=date(2018, 9, 30), reason="迁出", expected_version=3
+        )
         self.assertEqual(e.status, EnrollmentStatus.STOPPED)
         self.assertEqual((e.reviewed_by, e.activated_by, e.stopped_by), (supervisor, clerk, clerk))
         self.assertEqual(e.end_date, date(2018, 9, 30))
@@ -174,7 +205,9 @@ class StepsTest(EnrollmentCase):
     def test_the_applicant_does_not_approve_their_own_application(self):
         e = self.apply(actor="ruijin_supervisor")
         with self.assertRaises(StepRefused):
-            enrollment_review(actor=self.cast["ruijin_supervisor"], enrollment=e, approve=True, expected_version=1)
+            enrollment_review(
+                actor=self.cast["ruijin_supervisor"], enrollment=e, approve=True, expected_version=1
+            )
 
     def test_a_clerk_does_not_approve(self):
         e = self.apply()
@@ -186,14 +219,23 @@ class StepsTest(EnrollmentCase):
     def test_a_rejection_needs_a_note(self):
         e = self.apply()
         with self.assertRaises(EnrollmentError):
-            enrollment_review(actor=self.cast["ruijin_supervisor"], enrollment=e, approve=False, expected_version=1)
+            enrollment_review(
+                actor=self.cast["ruijin_supervisor"], enrollment=e, approve=False, expected_version=1
+            )
 
     def test_a_stale_step_changes_nothing(self):
         e = self.apply()
-        enrollment_review(actor=self.cast["ruijin_supervisor"], enrollment=e, approve=True, expected_version=1)
+        enrollment_review(
+            actor=self.cast["ruijin_supervisor"], enrollment=e, approve=True, expected_version=1
+        )
         with self.assertRaises(StaleRecord):
-            enrollment_stop(actor=self.cast["ruijin_clerk"], enrollment=e, end_date=date(2018, 6, 30),
-                            reason="死亡", expected_version=1)  # fmt: skip
+            enrollment_stop(
+                actor=self.cast["ruijin_clerk"],
+                enrollment=e,
+                end_date=date(2018, 6, 30),
+                reason="死亡",
+                expected_version=1,
+            )
         self.assertEqual(Enrollment.objects.get().status, EnrollmentStatus.APPROVED)
 
     def test_steps_out_of_order_are_refused(self):
@@ -203,20 +245,40 @@ class StepsTest(EnrollmentCase):
 
     def test_a_stop_date_outside_the_record_year_is_refused(self):
         e = self.apply(start_date="2018-04-01")
-        e = enrollment_review(actor=self.cast["ruijin_supervisor"], enrollment=e, approve=True, expected_version=1)
+        e = enrollment_review(
+            actor=self.cast["ruijin_supervisor"], enrollment=e, approve=True, expected_version=1
+        )
         for bad in (date(2018, 3, 31), date(2019, 1, 1)):
             with self.assertRaises(EnrollmentError):
-                enrollment_stop(actor=self.cast["ruijin_clerk"], enrollment=e, end_date=bad, reason="x",
-                                expected_version=2)  # fmt: skip
-        enrollment_stop(actor=self.cast["ruijin_clerk"], enrollment=e, end_date=date(2018, 4, 1), reason="x",
-                        expected_version=2)  # fmt: skip
+                enrollment_stop(
+                    actor=self.cast["ruijin_clerk"],
+                    enrollment=e,
+                    end_date=bad,
+                    reason="x",
+                    expected_version=2,
+                )
+        enrollment_stop(
+            actor=self.cast["ruijin_clerk"],
+            enrollment=e,
+            end_date=date(2018, 4, 1),
+            reason="x",
+            expected_version=2,
+        )
 
     def test_a_person_who_died_after_applying_is_not_approved(self):
         e = self.apply()
-        person_set_life_status(actor=self.cast["ruijin_clerk"], person=self.person, status=LifeStatus.DECEASED,
-                               effective_date=date(2018, 5, 2), reason="病故", expected_version=1)  # fmt: skip
+        person_set_life_status(
+            actor=self.cast["ruijin_clerk"],
+            person=self.person,
+            status=LifeStatus.DECEASED,
+            effective_date=date(2018, 5, 2),
+            reason="病故",
+            expected_version=1,
+        )
         with self.assertRaises(StepRefused):
-            enrollment_review(actor=self.cast["ruijin_supervisor"], enrollment=e, approve=True, expected_version=1)
+            enrollment_review(
+                actor=self.cast["ruijin_supervisor"], enrollment=e, approve=True, expected_version=1
+            )
 
 
 class EligibilityListTest(EnrollmentCase):
@@ -227,7 +289,9 @@ class EligibilityListTest(EnrollmentCase):
         self.assertEqual([c.code for c in verdicts["M03-RAISED"].conditions], ["holds_subsidy"])
         self.assertTrue(verdicts["M07-SHELTERED"].eligible)  # level 2 physical, of working age
         e = self.apply()
-        enrollment_review(actor=self.cast["ruijin_supervisor"], enrollment=e, approve=True, expected_version=1)
+        enrollment_review(
+            actor=self.cast["ruijin_supervisor"], enrollment=e, approve=True, expected_version=1
+        )
         verdicts = {v.benefit_type.code: v for v in person_eligibility(self.person, year=2018)}
         self.assertEqual(verdicts["M03-LIVING"].held.pk, e.pk)
         self.assertIsNotNone(verdicts["M03-LIVING"].conflict)
@@ -235,8 +299,14 @@ class EligibilityListTest(EnrollmentCase):
 
     def test_settings_are_checked(self):
         with self.assertRaises(EnrollmentError):
-            eligibility_setting_save(actor=self.cast["ruijin_supervisor"], county_code=RUIJIN,
-                                     values={"working_age_min": 60, "working_age_max": 59})  # fmt: skip
+            eligibility_setting_save(
+                actor=self.cast["ruijin_supervisor"],
+                county_code=RUIJIN,
+                values={"working_age_min": 60, "working_age_max": 59},
+            )
         with self.assertRaises(StepRefused):
-            eligibility_setting_save(actor=self.cast["ningdu_clerk"], county_code=RUIJIN,
-                                     values={"working_age_min": 16, "working_age_max": 59})  # fmt: skip
+            eligibility_setting_save(
+                actor=self.cast["ningdu_clerk"],
+                county_code=RUIJIN,
+                values={"working_age_min": 16, "working_age_max": 59},
+            )
