@@ -779,6 +779,8 @@ def cmd_run(layout: Layout, port: int) -> int:
                 "--seed=2018",
                 "--if-empty",
             ),
+            # Facilities and enrolments that pass the rules, for counties that have none yet.
+            ("generate_enrollments", "--counties=360781,360730,360121"),
         ):
             manage_or_fail(*command)
         children = [

@@ -11,8 +11,9 @@ DEMO_USERS = [
     ("ruijin", Role.COUNTY_CLERK, "360781", "瑞金市残联经办"),
     ("ningdu", Role.COUNTY_CLERK, "360730", "宁都县残联经办"),
     ("nanchang", Role.COUNTY_CLERK, "360121", "南昌县残联经办"),
-    # A supervisor, so that a transfer from 瑞金 to 宁都 can be accepted in the demo.
+    # Supervisors: accept transfers into their county, approve enrolments, keep the county's settings.
     ("ningdu_review", Role.COUNTY_SUPERVISOR, "360730", "宁都县残联审核"),
+    ("ruijin_review", Role.COUNTY_SUPERVISOR, "360781", "瑞金市残联审核"),
 ]
 
 
