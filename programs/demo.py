@@ -9,7 +9,7 @@ are not in the audit trail: the history trigger is switched off while they are w
 """
 
 import random
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import pgtrigger
@@ -163,6 +163,7 @@ def _county(county_code: str, year: int, rng: random.Random, types: dict) -> dic
                 amount=Decimal(amount) if amount else None,
                 status=status,
                 applied_by=clerk,
+                applied_at=stamp - timedelta(days=rng.randint(3, 20)),
                 reviewed_by=supervisor if decided else None,
                 reviewed_at=stamp if decided else None,
                 review_note="材料不全，请补充低保证明" if status == EnrollmentStatus.REJECTED else "",

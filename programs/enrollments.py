@@ -28,7 +28,7 @@ from areas.scoping import user_scope_prefix
 from beneficiaries.errors import StaleRecord
 from beneficiaries.models import Household, LifeStatus, Person, PovertyStatus
 
-from .eligibility import SEVERE_LEVELS, Condition, Facts, Policy, age_on, failing
+from .eligibility import SEVERE_LEVELS, Condition, Facts, Policy, age_on, failing, has_rules
 from .models import (
     ACHIEVED_STATUSES,
     BenefitType,
@@ -146,6 +146,11 @@ class Verdict:
     @property
     def eligible(self) -> bool:
         return not self.conditions and self.conflict is None
+
+    @property
+    def ruled(self) -> bool:
+        """Whether the type has eligibility rules (the others are open to any registered person)."""
+        return has_rules(self.benefit_type.code)
 
 
 def person_eligibility(person: Person, *, year: int, on: date | None = None) -> list[Verdict]:
@@ -304,18 +309,18 @@ def check_application(
             _("Year: a year from %(first)s to %(last)s.") % {"first": YEARS[0], "last": YEARS[-1]}
         ]
         year = None
-    start = _date(data.get("start_date"), "start_date", _("From"), errors)
-    end = _date(data.get("end_date"), "end_date", _("Until"), errors)
+    start = _date(data.get("start_date"), "start_date", _("Start date"), errors)
+    end = _date(data.get("end_date"), "end_date", _("End date"), errors)
     if year is not None and start is None and "start_date" not in errors:
         start = date(year, 1, 1)
     if year is not None and start is not None and start.year != year:
-        errors.setdefault("start_date", []).append(_("From: a date in %(year)s.") % {"year": year})
+        errors.setdefault("start_date", []).append(_("Start date: a date in %(year)s.") % {"year": year})
     if year is not None and end is not None and end.year != year:
         errors.setdefault("end_date", []).append(
-            _("Until: a date in %(year)s (a new year is a new record).") % {"year": year}
+            _("End date: a date in %(year)s (a new year is a new record).") % {"year": year}
         )
     if start is not None and end is not None and end < start:
-        errors.setdefault("end_date", []).append(_("Until: not before the start date."))
+        errors.setdefault("end_date", []).append(_("End date: not before the start date."))
     amount = _amount(data.get("amount"), errors)
     note = str(data.get("note") or "").strip()
     if len(note) > 200:
@@ -507,10 +512,10 @@ def enrollment_stop(
     if not reason or len(reason) > 200:
         errors["stop_reason"] = [_("Reason: say in at most 200 characters why it stops.")]
     if end_date is None:
-        errors["end_date"] = [_("Until: enter the last day it is paid.")]
+        errors["end_date"] = [_("End date: enter the last day it is paid.")]
     elif end_date < enrollment.start_date or end_date.year != enrollment.year:
         errors["end_date"] = [
-            _("Until: a date from %(start)s to the end of %(year)s.")
+            _("End date: a date from %(start)s to the end of %(year)s.")
             % {"start": enrollment.start_date, "year": enrollment.year}
         ]
     if errors:

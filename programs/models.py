@@ -8,6 +8,7 @@ import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from areas.scoping import scoped_queryset_class
@@ -253,7 +254,7 @@ class Enrollment(Located):
     applied_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    applied_at = models.DateTimeField(_("applied at"), auto_now_add=True)
+    applied_at = models.DateTimeField(_("applied at"), default=timezone.now)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

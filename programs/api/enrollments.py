@@ -104,6 +104,7 @@ class VerdictSerializer(serializers.Serializer):
     measure = serializers.CharField(source="benefit_type.measure_id")
     unit = serializers.CharField(source="benefit_type.unit")
     eligible = serializers.BooleanField()
+    ruled = serializers.BooleanField(help_text="False: the type has no rule (open to any registered person).")
     conditions = ConditionSerializer(many=True, help_text="The rules that fail; empty when eligible.")
     conflict = serializers.CharField(allow_null=True, help_text="Why it cannot be recorded at all, if so.")
     enrollment = serializers.SerializerMethodField()

@@ -124,10 +124,10 @@ class EnrollmentForm(forms.Form):
     benefit_type = forms.ChoiceField(label=gettext_lazy("Benefit type"))
     year = forms.ChoiceField(label=gettext_lazy("Year"))
     start_date = forms.DateField(
-        label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("Start date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     end_date = forms.DateField(
-        label=gettext_lazy("Until"),
+        label=gettext_lazy("End date"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text=gettext_lazy("Leave empty when it runs to the end of the year."),
@@ -328,7 +328,7 @@ def enrollment_step(request, pk: int):
             enrollment_stop(actor=request.user, enrollment=enrollment, end_date=end,
                             reason=request.POST.get("stop_reason", ""), expected_version=version)  # fmt: skip
     except forms.ValidationError:
-        messages.error(request, _("Until: enter a date as 2018-03-01."))
+        messages.error(request, _("End date: enter a date as 2018-03-01."))
     except (EnrollmentError, StaleRecord) as error:
         lines = [line for lines in getattr(error, "errors", {"": [error.message]}).values() for line in lines]
         for line in lines:
@@ -347,7 +347,8 @@ def enrollment_step(request, pk: int):
 def person_measures(request, pk: int):
     person = get_visible_or_404(Person, request.user, pk=pk)
     raw = request.GET.get("year", "")
-    year = int(raw) if raw.isdigit() and int(raw) in YEARS else this_year()
+    latest = Enrollment.objects.filter(person=person).order_by("-year").values_list("year", flat=True).first()
+    year = int(raw) if raw.isdigit() and int(raw) in YEARS else (latest or this_year())
     received = (
         Enrollment.objects.filter(person=person)
         .select_related("benefit_type")
@@ -367,7 +368,7 @@ def person_measures(request, pk: int):
         "years": YEARS,
         "received": received,
         "household_records": household_records,
-        "eligible": [v for v in verdicts if v.eligible],
+        "eligible": [v for v in verdicts if v.eligible and v.ruled],
         "not_eligible": [v for v in verdicts if v.conditions and v.conflict is None],
         "can_add": request.user.has_perm("programs.add_enrollment")
         and request.user.area.code == person.county_code,

@@ -130,7 +130,8 @@ class PersonMeasuresTest(PagesCase):
         response = self.client.get(f"/enrollments/person/{self.person.pk}/?year=2018")
         self.assertContains(response, "农村残疾人实用技术培训")  # received
         self.assertContains(response, "重度残疾人护理补贴")  # level 2: eligible, not received
-        self.assertContains(response, "贫困残疾人家庭危房改造")  # household type, offered too
+        self.assertContains(response, "贫困重度残疾人家庭无障碍改造")  # a household type, offered too
+        self.assertNotContains(response, "残疾大学生资助")  # no rule: not offered as "eligible"
         self.assertContains(response, "?person=")
 
     def test_the_person_page_loads_it(self):
