@@ -270,10 +270,12 @@ class IdNumberView(models.Model):
 
 
 class RegistryExport(models.Model):
-    """Someone took the county's registry away as a workbook, whole ID numbers included: who, when, how
-    many."""
+    """Someone took whole ID numbers of the county away as a workbook (the registry, or a list made from
+    it such as a monthly subsidy list): who, what, when, how many."""
 
     exported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # What was taken: "registry", or e.g. "subsidy_list:2018-03".
+    what = models.CharField(max_length=40, default="registry", db_default="registry")
     county_code = models.CharField(max_length=6)
     rows = models.PositiveIntegerField()
     exported_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -113,6 +113,7 @@ API: dict[str, list[Case]] = {
     ],
     "api/v1/persons/<int:pk>/eligibility/": [
         Case("/api/v1/persons/{ruijin_person}/eligibility/?year=2018", in_ruijin(200, anonymous=401)),
-        Case("/api/v1/persons/{ruijin_person}/eligibility/?year=1900", in_ruijin(400, anonymous=401, above=400)),
+        Case("/api/v1/persons/{ruijin_person}/eligibility/?year=1900",
+             in_ruijin(400, anonymous=401, above=400)),
     ],
 }  # fmt: skip
