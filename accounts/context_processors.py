@@ -10,12 +10,19 @@ class NavItem:
     url_name: str
     permission: str | None = None
     staff_only: bool = False
+    also: tuple[str, ...] = ()  # other first path segments that belong to the entry's section
 
 
 # The menu, in order. An entry shows when the user holds its permission.
 NAVIGATION = [
     NavItem(_("Home"), "home"),
     NavItem(_("Registry"), "registry:person-list", "beneficiaries.view_person"),
+    NavItem(
+        _("Measures"),
+        "programs:enrollment-list",
+        "programs.view_enrollment",
+        also=("facilities", "subsidies", "standards"),
+    ),
     NavItem(_("Roster uploads"), "imports:list", "imports.view_importjob"),
     NavItem(_("Targets"), "programs:target-list", "programs.view_target"),
     NavItem(_("Areas"), "areas:detail-own", "areas.view_area"),
@@ -40,7 +47,8 @@ def navigation(request):
                 "label": item.label,
                 "url": url,
                 # An entry is active in its whole section: /registry/households/ lights up the registry.
-                "active": request.path == url or (url != "/" and _section(request.path) == _section(url)),
+                "active": request.path == url
+                or (url != "/" and _section(request.path) in (_section(url), *item.also)),
             }
         )
     return {"navigation": items}

@@ -179,7 +179,7 @@ def _recipient(request, county_code: str):
 
 
 UNITS = {"person": [Unit.PERSON, Unit.HOUSEHOLD], "household": [Unit.HOUSEHOLD],
-         "facility": [Unit.INSTITUTION, Unit.BASE, Unit.PERSON]}  # fmt: skip
+         "facility": [Unit.INSTITUTION, Unit.BASE]}  # fmt: skip
 
 
 def _application(request, key, record, form):
