@@ -24,6 +24,9 @@ NAVIGATION = [
         also=("facilities", "subsidies", "standards"),
     ),
     NavItem(_("Roster uploads"), "imports:list", "imports.view_importjob"),
+    NavItem(
+        _("Inspections"), "programs:inspection-list", "programs.view_inspection", also=("rectifications",)
+    ),
     NavItem(_("Targets"), "programs:target-list", "programs.view_target"),
     NavItem(_("Areas"), "areas:detail-own", "areas.view_area"),
     NavItem(_("API documentation"), "api-docs"),

@@ -208,6 +208,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "/static/img/favicon.svg",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choices that share field names ("kind", "status", "unit") get names of their own in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "InspectionKindEnum": "programs.models.InspectionKind",
+        "RectificationStatusEnum": "programs.models.RectificationStatus",
+        "FacilityKindEnum": "programs.models.FacilityKind",
+        "EnrollmentStatusEnum": "programs.models.EnrollmentStatus",
+        "UnitEnum": "programs.models.Unit",
+    },
 }
 
 # Production hardening: on whenever DEBUG is off (manage.py check --deploy passes).
