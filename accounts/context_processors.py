@@ -23,7 +23,7 @@ NAVIGATION = [
         "programs.view_enrollment",
         also=("facilities", "subsidies", "standards"),
     ),
-    NavItem(_("Roster uploads"), "imports:list", "imports.view_importjob"),
+    NavItem(_("Uploads from Excel"), "imports:list", "imports.view_importjob"),
     NavItem(
         _("Inspections"), "programs:inspection-list", "programs.view_inspection", also=("rectifications",)
     ),

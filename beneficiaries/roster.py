@@ -13,6 +13,7 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from areas.models import Area, AreaLevel
 from imports.kinds import StagedRow, register
@@ -310,10 +311,41 @@ def _person_changes(person: Person, values: dict[str, Any]) -> dict[str, list]:
 class RosterKind:
     key = "roster"
     label = "花名册"
+    description = gettext_lazy(
+        "The township roster: poor disabled people and their households, registered or brought up to date."
+    )
     columns = ROSTER_COLUMNS
     # Rows as uploaded (the error workbook) and changes of certificate numbers are for those who may
     # see whole ID numbers; others see them masked.
     whole_numbers_permission = "beneficiaries.view_full_id_number"
+    upload_permission = "beneficiaries.add_person"
+    outcomes = (
+        ("new", gettext_lazy("New people"), "ok"),
+        ("update", gettext_lazy("Changed"), ""),
+        ("unchanged", gettext_lazy("Unchanged"), ""),
+        ("rejected", gettext_lazy("Rejected rows"), "bad"),
+        ("transfer", gettext_lazy("Held by another county"), "warn"),
+    )
+    save_note = gettext_lazy(
+        "The good rows are saved in one go; rejected rows and people held by another county are left out. "
+        "Uploading the same file again changes nothing."
+    )
+
+    def commit_message(self, written: dict[str, int]) -> str:
+        message = _("Saved: %(created)s new, %(updated)s changed.") % written
+        if written.get("stale"):
+            message += (
+                " "
+                + _("%(stale)s rows were left out: their people were edited or moved after the check.")
+                % written
+            )
+        return message
+
+    def refused_message(self) -> str:
+        return _(
+            "Nothing was saved: the registry changed after this file was checked (someone registered "
+            "or moved one of its people meanwhile). Upload the file again to check it anew."
+        )
 
     def template(self, county_code: str) -> bytes:
         return roster_template(county_code)

@@ -398,25 +398,28 @@ def error_workbook(
     rows: Iterable[tuple[int, list]],
     errors: dict[int, dict[int, str]],
     summary: list[tuple[str, int]],
+    columns: Sequence[RosterColumn] = ROSTER_COLUMNS,
 ) -> bytes:
     """The uploaded rows that have errors, as they were, each bad cell red with the reason in a comment.
 
     `errors` maps the row's number in the uploaded sheet to {index in `header`: message}; rows without
     an entry are left out. `summary` is (column label, rows with an error in it), as the caller counted
     them; the summary sheet lists those columns with their row numbers, then any other column that has
-    errors.
+    errors. `columns` is the layout of the kind of sheet uploaded (widths, text columns, other names).
     """
     for row_number, row_errors in errors.items():
         for index in row_errors:
             if not 0 <= index < len(header):
                 raise ValueError(f"row {row_number}: no column {index} in a header of {len(header)}")
-    text_columns = {index for index, label in enumerate(header) if _is_text_label(label)}
+    text_labels = {_normalise(label) for column in columns if column.text for label in _labels(column)}
+    text_columns = {index for index, label in enumerate(header) if _normalise(label) in text_labels}
+    names = {_normalise(label): column.key for column in columns for label in _labels(column)}
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(_("Rows with errors"))
     sheet.freeze_panes = "B2"
     sheet.column_dimensions["A"].width = 8
-    widths = {_normalise(label): column.width for column in ROSTER_COLUMNS for label in _labels(column)}
+    widths = {_normalise(label): column.width for column in columns for label in _labels(column)}
     for index, label in enumerate(header, 2):
         sheet.column_dimensions[get_column_letter(index)].width = max(
             widths.get(_normalise(label), 12), min(len(str(label or "")) * 2 + 2, 30)
@@ -445,7 +448,7 @@ def error_workbook(
         sheet.append(cells)
 
     summary_sheet = workbook.create_sheet(_("Error summary"))
-    _write_error_summary(summary_sheet, header, header_row_number, errors, summary)
+    _write_error_summary(summary_sheet, header, header_row_number, errors, summary, names)
     buffer = BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -457,10 +460,13 @@ def _write_error_summary(
     header_row_number: int,
     errors: Mapping[int, Mapping[int, str]],
     summary: Sequence[tuple[str, int]],
+    names: Mapping[str, str] | None = None,
 ) -> None:
     """One line per column: the caller's (label, count) lines first, in their order, then any other
     column of the header that has errors. Row numbers come from `errors`, found by the column's label
-    (or another name of the same roster column); a label that is not in the header lists none."""
+    (or another name of the same column, by `names`: normalised name -> key); a label that is not in the
+    header lists none."""
+    names = COLUMN_NAMES if names is None else names
     sheet.column_dimensions["A"].width = 24
     sheet.column_dimensions["B"].width = 12
     sheet.column_dimensions["C"].width = 80
@@ -484,11 +490,11 @@ def _write_error_summary(
     by_column: dict[str, int] = {}
     for index, label in enumerate(header):
         by_label.setdefault(str(label), index)
-        by_column.setdefault(_column_name(label), index)
+        by_column.setdefault(_column_name(label, names), index)
     lines: list[tuple[Any, int, list[int]]] = []
     listed: set[int] = set()
     for label, count in summary:
-        index = by_label.get(str(label), by_column.get(_column_name(label)))
+        index = by_label.get(str(label), by_column.get(_column_name(label, names)))
         if index is not None:
             listed.add(index)
         lines.append((label, count, rows_by_column.get(index, []) if index is not None else []))
@@ -530,19 +536,12 @@ def _normalise(label: Any) -> str:
     return "".join(str(label or "").split())
 
 
-TEXT_LABELS = {_normalise(label) for column in ROSTER_COLUMNS if column.text for label in _labels(column)}
-
-
-def _is_text_label(label: Any) -> bool:
-    return _normalise(label) in TEXT_LABELS
-
-
 COLUMN_NAMES = {_normalise(label): column.key for column in ROSTER_COLUMNS for label in _labels(column)}
 
 
-def _column_name(label: Any) -> str:
-    """The roster column a header names, whichever of its names it uses; else the header itself."""
-    return COLUMN_NAMES.get(_normalise(label), _normalise(label))
+def _column_name(label: Any, names: Mapping[str, str] = COLUMN_NAMES) -> str:
+    """The column a header names, whichever of its names it uses; else the header itself."""
+    return names.get(_normalise(label), _normalise(label))
 
 
 # -- cells ----------------------------------------------------------------------------------------------

@@ -13,9 +13,16 @@ from areas.scoping import get_visible_or_404
 from poverty_relief.api import ModelPermissions
 from poverty_relief.responses import xlsx_response
 
-from .kinds import get_kind
+from .kinds import KINDS, get_kind
 from .models import ImportJob, ImportStatus
-from .services import QueueUnavailable, UploadRefused, import_commit, import_create
+from .services import (
+    QueueUnavailable,
+    UploadNotAllowed,
+    UploadRefused,
+    import_commit,
+    import_create,
+    unknown_kind_message,
+)
 from .views import build_error_workbook
 
 
@@ -35,7 +42,17 @@ class ImportJobSerializer(serializers.ModelSerializer):
 
 class UploadSerializer(serializers.Serializer):
     file = serializers.FileField()
-    kind = serializers.ChoiceField(choices=["roster"], default="roster")
+    kind = serializers.ChoiceField(
+        choices=[],
+        default="roster",
+        help_text="`roster`: a township roster; `enrollments`: benefits received.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        kind = self.fields["kind"]
+        kind.choices = [(key, sheet.label) for key, sheet in KINDS.items()]
+        kind.error_messages["invalid_choice"] = unknown_kind_message("{input}")
 
 
 class CommitSerializer(serializers.Serializer):
@@ -55,13 +72,16 @@ class CommitPermissions(ModelPermissions):
 def _refused(refusal: UploadRefused) -> Response:
     if isinstance(refusal, QueueUnavailable):
         return Response({"detail": refusal.message}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+    if isinstance(refusal, UploadNotAllowed):
+        return Response({"detail": refusal.message}, status=status.HTTP_403_FORBIDDEN)
     return Response(
         {refusal.field or "detail": [refusal.message] if refusal.field else refusal.message}, status=400
     )
 
 
 class ImportListView(APIView):
-    """Upload a roster (multipart `file`, `kind=roster`): the job is checked in the background; poll it."""
+    """Upload a sheet (multipart `file`, and `kind`: `roster` for a township roster, the default, or
+    `enrollments` for benefits received): the job is checked in the background; poll it."""
 
     parser_classes = [MultiPartParser]
     permission_classes = [JobPermissions]

@@ -19,15 +19,25 @@ class StagedRow:
 
 class SheetKind(Protocol):
     key: str
-    label: str
+    label: str  # what the sheet is called, in the file names of its template
+    description: str  # what the sheet holds, for the upload page
     columns: tuple  # objects with key, label, synonyms, required
     whole_numbers_permission: str  # who may see the uploaded rows as they are
+    upload_permission: str  # who may upload it (besides imports.add_importjob)
+    outcomes: tuple  # (outcome, label, style) of the counts the preview shows, in order
+    save_note: str  # what saving does, under the save button
 
     def check_rows(self, *, job, rows: Iterable[tuple[int, dict[str, Any]]]) -> Iterator[StagedRow]:
         """Validate and classify every row (new, update, unchanged, rejected, transfer)."""
 
     def commit(self, *, job, actor) -> dict[str, int]:
         """Write the job's staged rows in the caller's transaction; return what was written."""
+
+    def commit_message(self, written: dict[str, int]) -> str:
+        """What the job says once `commit` has written."""
+
+    def refused_message(self) -> str:
+        """What the job says when the records changed under the commit and nothing was written."""
 
     def template(self, county_code: str) -> bytes:
         """The blank workbook a county hands out to be filled in."""

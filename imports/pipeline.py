@@ -159,28 +159,20 @@ def commit(job_id: int, actor_id: int) -> None:
         if job is None or job.status != ImportStatus.COMMITTING:
             return  # already committed (a second delivery), discarded, or never asked for
         actor = User.objects.get(pk=actor_id)
+        kind = get_kind(job.kind)
         try:
             with transaction.atomic():
-                written = get_kind(job.kind).commit(job=job, actor=actor)
+                written = kind.commit(job=job, actor=actor)
         except (IntegrityError, DataError, psycopg2.IntegrityError, psycopg2.DataError):
             # The registry changed since the check (an ID registered meanwhile, a person moved): nothing
             # was written; the clerk checks the file again against the registry as it is now.
             log.exception("import %s could not be saved", job.pk)
             job.status = ImportStatus.REFUSED
-            job.message = _(
-                "Nothing was saved: the registry changed after this file was checked (someone registered "
-                "or moved one of its people meanwhile). Upload the file again to check it anew."
-            )
+            job.message = kind.refused_message()
             job.save(update_fields=["status", "message"])
             return
         job.status = ImportStatus.COMMITTED
         job.committed_by, job.committed_at = actor, timezone.now()
         job.counts = {**job.counts, **{f"written_{k}": v for k, v in written.items()}}
-        job.message = _("Saved: %(created)s new, %(updated)s changed.") % written
-        if written.get("stale"):
-            job.message += (
-                " "
-                + _("%(stale)s rows were left out: their people were edited or moved after the check.")
-                % written
-            )
+        job.message = kind.commit_message(written)
         job.save(update_fields=["status", "committed_by", "committed_at", "counts", "message"])

@@ -26,6 +26,8 @@ def import_preview(job: ImportJob, *, whole_numbers: bool) -> dict:
         ),
         "updates": updates,
         "transfers": list(rows.filter(outcome=RowOutcome.TRANSFER)[:PREVIEW_ROWS]),
+        # Good rows that the commit found no longer good (a kind notes why on the row).
+        "left_out": list(rows.filter(outcome=RowOutcome.NEW).exclude(note="")[:PREVIEW_ROWS]),
     }
 
 

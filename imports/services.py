@@ -28,6 +28,29 @@ class QueueUnavailable(UploadRefused):
     """The task queue does not answer: nothing was queued, the clerk should try again later."""
 
 
+class UploadNotAllowed(UploadRefused):
+    """The actor may not upload this kind of sheet."""
+
+
+def unknown_kind_message(kind: str) -> str:
+    kinds = "、".join(f"{key}（{sheet.label}）" for key, sheet in KINDS.items())
+    message = _("Unknown kind of sheet “%(kind)s”: choose one of %(kinds)s.")
+    return message % {"kind": kind[:40], "kinds": kinds}
+
+
+def check_upload_kind(actor, kind: str):
+    """The sheet kind, if the actor may upload it."""
+    if kind not in KINDS:
+        raise UploadRefused(unknown_kind_message(kind), field="kind")
+    sheet_kind = KINDS[kind]
+    if not actor.has_perm(sheet_kind.upload_permission):
+        raise UploadNotAllowed(
+            _("You may not upload a sheet of this kind (%(label)s).") % {"label": sheet_kind.label},
+            field="kind",
+        )
+    return sheet_kind
+
+
 def _queue(task, *args) -> None:
     try:
         task.delay(*args)
@@ -41,9 +64,8 @@ def import_create(*, actor, kind: str, upload: UploadedFile) -> ImportJob:
     from .tasks import read_import
 
     if actor.area is None or actor.area.level != AreaLevel.COUNTY:
-        raise UploadRefused(_("Only a county uploads rosters: the file must belong to one county."))
-    if kind not in KINDS:
-        raise UploadRefused(_("Unknown kind of sheet: %(kind)s.") % {"kind": kind}, field="kind")
+        raise UploadRefused(_("Only a county uploads sheets: the file must belong to one county."))
+    check_upload_kind(actor, kind)
     if upload.size > MAX_UPLOAD_BYTES:
         raise UploadRefused(
             _("The file is %(size)s MB; the limit is %(limit)s MB. Split it by township.")

@@ -12,37 +12,59 @@ from areas.models import AreaLevel
 from areas.scoping import get_visible_or_404
 from poverty_relief.responses import xlsx_response
 
-from .kinds import get_kind
+from .kinds import KINDS, get_kind
 from .models import ImportJob, ImportStatus
 from .reading import iter_rows
 from .selectors import import_preview, rejected_cells
-from .services import UploadRefused, import_commit, import_create, import_discard
+from .services import (
+    UploadNotAllowed,
+    UploadRefused,
+    check_upload_kind,
+    import_commit,
+    import_create,
+    import_discard,
+)
 
 
 @login_required
 @permission_required("imports.view_importjob", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def import_list(request):
+    chosen = request.GET.get("kind", "")
     if request.method == "POST":
         if not request.user.has_perm("imports.add_importjob"):
             raise PermissionDenied
+        chosen = request.POST.get("kind") or "roster"
         upload = request.FILES.get("file")
-        if upload is None:
-            messages.error(request, _("Choose a file to upload."))
+        try:
+            check_upload_kind(request.user, chosen)
+            if upload is None:
+                raise UploadRefused(_("Choose a file to upload."), field="file")
+            job = import_create(actor=request.user, kind=chosen, upload=upload)
+        except UploadNotAllowed as refusal:
+            raise PermissionDenied(refusal.message) from refusal
+        except UploadRefused as refusal:
+            messages.error(request, refusal.message)
         else:
-            try:
-                job = import_create(actor=request.user, kind="roster", upload=upload)
-            except UploadRefused as refusal:
-                messages.error(request, refusal.message)
-            else:
-                return redirect("imports:detail", pk=job.pk)
+            return redirect("imports:detail", pk=job.pk)
     jobs = (
         ImportJob.objects.visible_to(request.user).select_related("uploaded_by").order_by("-created_at")[:50]
     )
-    can_upload = (
-        request.user.has_perm("imports.add_importjob") and request.user.area.level == AreaLevel.COUNTY
-    )
-    return render(request, "imports/import_list.html", {"jobs": jobs, "can_upload": can_upload})
+    kinds = _uploadable_kinds(request.user)
+    if chosen not in {kind.key for kind in kinds}:
+        chosen = kinds[0].key if kinds else ""
+    labels = {key: kind.label for key, kind in KINDS.items()}
+    for job in jobs:
+        job.kind_label = labels.get(job.kind, job.kind)
+    context = {"jobs": jobs, "kinds": kinds, "chosen": chosen, "can_upload": bool(kinds)}
+    return render(request, "imports/import_list.html", context)
+
+
+def _uploadable_kinds(user) -> list:
+    """The kinds of sheet the user may upload: only a county uploads, each kind asks its own permission."""
+    if not user.has_perm("imports.add_importjob") or user.area.level != AreaLevel.COUNTY:
+        return []
+    return [kind for kind in KINDS.values() if user.has_perm(kind.upload_permission)]
 
 
 @login_required
@@ -55,6 +77,8 @@ def template_download(request, kind: str):
         sheet_kind = get_kind(kind)
     except KeyError as exc:
         raise Http404 from exc
+    if not request.user.has_perm(sheet_kind.upload_permission):
+        raise PermissionDenied
     return xlsx_response(
         sheet_kind.template(request.user.area.code), f"{request.user.area.name}{sheet_kind.label}模板.xlsx"
     )
@@ -65,10 +89,14 @@ def template_download(request, kind: str):
 @require_GET
 def import_detail(request, pk: int):
     job = get_visible_or_404(ImportJob, request.user, pk=pk)
-    whole = request.user.has_perm(get_kind(job.kind).whole_numbers_permission)
-    context = {"job": job, "finished": _finished(job), "whole_numbers": whole}
+    kind = get_kind(job.kind)
+    whole = request.user.has_perm(kind.whole_numbers_permission)
+    context = {"job": job, "kind": kind, "finished": _finished(job), "whole_numbers": whole}
     if job.status in (ImportStatus.REVIEW, ImportStatus.COMMITTING, ImportStatus.COMMITTED):
         context.update(import_preview(job, whole_numbers=whole))
+        context["stats"] = [
+            (label, context["counts"].get(outcome, 0), style) for outcome, label, style in kind.outcomes
+        ]
     return render(request, "imports/import_detail.html", context)
 
 
