@@ -25,11 +25,13 @@ NAVIGATION = [
     ),
     NavItem(_("Uploads from Excel"), "imports:list", "imports.view_importjob"),
     NavItem(
-        _("Inspections"), "programs:inspection-list", "programs.view_inspection", also=("rectifications",)
+        _("Inspection ledger"),
+        "programs:inspection-list",
+        "programs.view_inspection",
+        also=("rectifications",),
     ),
     NavItem(_("Targets"), "programs:target-list", "programs.view_target"),
     NavItem(_("Areas"), "areas:detail-own", "areas.view_area"),
-    NavItem(_("API documentation"), "api-docs"),
     NavItem(_("Administration"), "admin:index", staff_only=True),
 ]
 

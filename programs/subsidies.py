@@ -1,11 +1,13 @@
 """The monthly list of the two subsidies (两项补贴发放名册): who is paid the living subsidy and the nursing
 subsidy in a county in a month, and how much.
 
-An enrolment is on a month's list when it is approved, on the roll or stopped; it started by the month's
-last day and had not ended before its first day; and its person was active, or left (died, moved out) on or
-after the month's first day, so a person who died in March is paid for March and not for April. The amount
-is the standard of the month's year for the person's disability level, else the standard for all levels;
-without one the row says so and the totals leave it out. The whole list is one query.
+An enrolment is on a month's list when it belongs to the month's year (an enrolment is for one year: with
+no end date it runs to the year's end; the next year is a record of its own), is approved, on the roll or
+stopped; it started by the month's last day and had not ended before its first day; and its person was
+active, or left (died, moved out) on or after the month's first day, so a person who died in March is paid
+for March and not for April. The amount is the standard of the month's year for the person's disability
+level, else the standard for all levels; without one the row says so and the totals leave it out. The
+whole list is one query.
 """
 
 import calendar
@@ -187,6 +189,7 @@ def monthly_subsidy_list(county_code: str, year: int, month: int, *, user) -> Su
         .filter(
             county_code=county_code,
             benefit_type_id__in=SUBSIDY_TYPES,
+            year=year,
             recipient_unit=Unit.PERSON,
             status__in=ACHIEVED_STATUSES,
             start_date__lte=last,

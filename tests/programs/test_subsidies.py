@@ -120,6 +120,7 @@ class AgainstAnIndependentComputationTest(SubsidyCase):
             person = Person.objects.get(pk=e.person_id)
             on_list = (
                 e.status in ACHIEVED_STATUSES
+                and e.year == year
                 and e.start_date <= last
                 and (e.end_date is None or e.end_date >= first)
                 and (person.life_status == LifeStatus.ACTIVE or person.life_status_date >= first)
@@ -265,13 +266,15 @@ class BoundaryTest(SubsidyCase):
         self.assertEqual(self.listed(month=3)[(level3.pk, NURSING)], Decimal("40.00"))
         self.assertEqual(self.listed(month=3)[(level1.pk, NURSING)], Decimal("80.00"))
 
-    def test_the_standard_is_the_months_year(self):
+    def test_a_record_is_for_its_year_and_the_standard_is_the_months_year(self):
         person = self.person(60, level=1)
-        enrol(person, LIVING, status="active", start_date=date(2018, 1, 1))  # no end date: paid on in 2019
+        enrol(person, LIVING, status="active", start_date=date(2018, 1, 1))  # no end date: to the end of 2018
+        self.assertEqual(self.listed(year=2018, month=12), {(person.pk, LIVING): Decimal("50.00")})
+        self.assertEqual(self.listed(year=2019, month=1), {})  # 2019 needs a record of its own
+        enrol(person, LIVING, status="active", year=2019, start_date=date(2019, 1, 1))
         self.assertEqual(self.listed(year=2019, month=1), {(person.pk, LIVING): None})
         Standard.objects.create(benefit_type_id=LIVING, year=2019, amount=Decimal("55.00"))
         self.assertEqual(self.listed(year=2019, month=1), {(person.pk, LIVING): Decimal("55.00")})
-        self.assertEqual(self.listed(year=2018, month=12), {(person.pk, LIVING): Decimal("50.00")})
 
     def test_two_years_of_one_subsidy_over_a_month_are_paid_once(self):
         person = self.person(70)
