@@ -61,6 +61,9 @@ class PersonSerializer(serializers.ModelSerializer):
         source="household_id", allow_null=True, required=False, help_text="Household id, or null."
     )
     version = serializers.IntegerField(required=False, help_text=VERSION_HELP)
+    birth_date = serializers.DateField(
+        read_only=True, allow_null=True, help_text="Null when id_number is masked: it would give it away."
+    )
 
     class Meta:
         model = Person

@@ -13,10 +13,18 @@ Limits:
 - `max_rows` bounds the last Excel row holding a value (title and header rows included), and
   `max_columns` the last column holding a value: that extent is what the reader allocates. A stray value
   far below the data is refused with its row number, so the clerk can delete it.
+- A cell counts for those limits as soon as it carries a value element (`<v>` or `<is>`), even an empty
+  one: calamine makes a cell of `<is><t></t></is>` and widens its grid to it. `max_cells` bounds the
+  grid itself (last row x last column), so that two cells at opposite corners cannot make the reader
+  allocate hundreds of MB; a sheet past it is refused with the rows (or columns) its width allows.
 - The `<dimension ref=...>` a sheet declares is never trusted: it is reported (`claimed_dimension`) and
   the streaming count decides. A claimed extent over the limits is not refused on its own, because Excel
   writes stale or formatting-wide dimensions; a real oversized sheet is refused anyway as soon as the
   stream passes the limit.
+- The reader must read the very parts that were checked: zip entry names that a reader could take for a
+  checked part (case, backslashes, `./`, `..`), sheet targets that climb, and two worksheets of one name
+  are refused, and so are cell references that are not plain `A1` references (calamine reads `AAAAAAA1`
+  as column 321,272,407).
 
 Cell values (calamine): strings, floats (every number, integers included), bools, `date`/`datetime` for
 cells with a date format (a date without one is a float serial), `time`/`timedelta` for time formats.
@@ -181,6 +189,11 @@ def column_index(letters: str) -> int:
     return index
 
 
+# Any run of letters and digits: calamine takes `AAAAAAA1` or `A99999999` at face value, so the scan must too.
+_CELL_REF = re.compile(r"\s*\$?([A-Za-z]+)\$?([0-9]+)\s*")
+_COLUMNS: dict[str, int] = {}  # column letters -> index, as met while scanning
+
+
 def parse_ref(ref: str) -> tuple[int, int] | None:
     """'B12' -> (12, 2); None when it is not a single cell reference."""
     match = _REF.fullmatch(ref.strip())
@@ -221,6 +234,11 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
         raise refusal("not_xlsx") from None
 
 
+def _normal_name(name: str) -> str:
+    """The name a lenient reader looks an entry up by: calamine's zip reader folds case and backslashes."""
+    return posixpath.normpath("/" + name.replace("\\", "/")).lstrip("/").lower()
+
+
 def _check_directory(
     entries: list[zipfile.ZipInfo], *, max_entries: int, max_uncompressed_bytes: int, max_ratio: int
 ) -> None:
@@ -230,10 +248,14 @@ def _check_directory(
         raise refusal("too_many_entries", count=len(entries), limit=max_entries)
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
         raise refusal("not_xlsx")
-    if len(set(names)) != len(names):
-        # Two parts of one name: which one a reader takes is up to the reader, so nothing can be checked.
-        raise refusal("malformed", part=next(n for n in names if names.count(n) > 1))
-    lowered = [name.lower() for name in names]
+    lowered = [_normal_name(name) for name in names]
+    seen: set[str] = set()
+    for name, normal in zip(names, lowered, strict=True):
+        # Two parts of one name (as a reader may look it up): which one it takes is up to the reader, so
+        # nothing can be checked. A name that is not already plain is what such a pair is made of.
+        if normal in seen or name.lower().removesuffix("/") != normal:
+            raise refusal("malformed", part=name)
+        seen.add(normal)
     if any(n.endswith("vbaproject.bin") or n.startswith("xl/macrosheets/") for n in lowered):
         raise refusal("macros")
     if any(n.startswith("xl/externallinks/") for n in lowered):
@@ -379,14 +401,16 @@ def _check_prolog(handle: BinaryIO, entry: zipfile.ZipInfo) -> None:
 
 
 class _SheetScan:
-    """Measures the worksheet while expat streams it, and stops at the first value past the limits."""
+    """Measures the worksheet while expat streams it, and stops at the first cell past the limits."""
 
-    def __init__(self, sheet: str, max_rows: int, max_columns: int):
-        self.sheet, self.max_rows, self.max_columns = sheet, max_rows, max_columns
+    def __init__(self, sheet: str, part: str, *, max_rows: int, max_columns: int, max_cells: int):
+        self.sheet, self.part = sheet, part
+        self.max_rows, self.max_columns, self.max_cells = max_rows, max_columns, max_cells
         self.row = self.column = 0
         self.last_row = self.last_column = self.value_rows = 0
+        self.grid_rows = self.grid_columns = 0  # the extent of every cell the reader makes, empty or not
         self.last_value_row = 0
-        self.in_value = self.has_value = self.has_formula = False
+        self.in_value = self.has_value = self.has_formula = self.occupied = False
         self.dimension: str | None = None
         self.merges: list[CellRange] = []
         self.formulas = 0
@@ -398,41 +422,74 @@ class _SheetScan:
         parser.EndElementHandler = self.end
         parser.CharacterDataHandler = self.text
         parser.buffer_text = True
+        # The handlers run a few million times for a long sheet: they look the element up by its full
+        # (namespaced) name in a table filled on first sight, rather than splitting the name every time.
+        self._starts: dict[str, object] = {}
+        self._ends: dict[str, object] = {}
+        self._start_by_tag = {
+            "c": self._start_cell, "v": self._start_text, "t": self._start_text, "is": self._start_inline,
+            "f": self._start_formula, "row": self._start_row, "dimension": self._start_dimension,
+            "mergeCell": self._start_merge,
+        }  # fmt: skip
+        self._end_by_tag = {"c": self._end_cell, "v": self._end_text, "t": self._end_text}
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
-        tag = name.rpartition(" ")[2]
-        if tag == "c":
-            self._cell(attrs.get("r"))
-        elif tag in ("v", "t"):
-            self.in_value = True
-        elif tag == "f":
-            self.has_formula = True
-        elif tag == "row":
-            self.row = int(attrs["r"]) if attrs.get("r", "").isdigit() else self.row + 1
-            self.column = 0
-        elif tag == "dimension":
-            self.dimension = attrs.get("ref")
-        elif tag == "mergeCell" and (merged := CellRange.parse(attrs.get("ref", ""))):
-            self.merges.append(merged)
+        handler = self._starts.get(name, False)
+        if handler is False:
+            handler = self._starts[name] = self._start_by_tag.get(name.rpartition(" ")[2])
+        if handler is not None:
+            handler(attrs)
 
-    def _cell(self, ref: str | None) -> None:
-        position = parse_ref(ref) if ref else None
-        if position:
-            self.row, self.column = position
-        else:
+    def end(self, name: str) -> None:
+        handler = self._ends.get(name, False)
+        if handler is False:
+            handler = self._ends[name] = self._end_by_tag.get(name.rpartition(" ")[2])
+        if handler is not None:
+            handler()
+
+    def _start_cell(self, attrs: dict[str, str]) -> None:
+        ref = attrs.get("r")
+        if ref is None:
             self.column += 1
-        self.has_value = self.has_formula = False
+        elif match := _CELL_REF.fullmatch(ref):
+            letters = match[1]
+            column = _COLUMNS.get(letters)
+            if column is None:
+                column = column_index(letters)
+                if len(_COLUMNS) < 20_000:
+                    _COLUMNS[letters] = column
+            self.row, self.column = int(match[2]), column
+        else:
+            raise refusal("malformed", part=self.part)
+        self.has_value = self.has_formula = self.occupied = False
+
+    def _start_text(self, attrs: dict[str, str]) -> None:
+        self.in_value = self.occupied = True
+
+    def _start_inline(self, attrs: dict[str, str]) -> None:
+        self.occupied = True
+
+    def _start_formula(self, attrs: dict[str, str]) -> None:
+        self.has_formula = True
+
+    def _start_row(self, attrs: dict[str, str]) -> None:
+        number = attrs.get("r", "")
+        self.row = int(number) if number.isdigit() else self.row + 1
+        self.column = 0
+
+    def _start_dimension(self, attrs: dict[str, str]) -> None:
+        self.dimension = attrs.get("ref")
+
+    def _start_merge(self, attrs: dict[str, str]) -> None:
+        if merged := CellRange.parse(attrs.get("ref", "")):
+            self.merges.append(merged)
 
     def text(self, data: str) -> None:
         if self.in_value and data:
             self.has_value = True
 
-    def end(self, name: str) -> None:
-        tag = name.rpartition(" ")[2]
-        if tag in ("v", "t"):
-            self.in_value = False
-        elif tag == "c":
-            self._end_cell()
+    def _end_text(self) -> None:
+        self.in_value = False
 
     def _end_cell(self) -> None:
         if self.has_formula:
@@ -441,21 +498,39 @@ class _SheetScan:
                 self.empty_formula_count += 1
                 if len(self.empty_formulas) < LISTED_CELLS:
                     self.empty_formulas.append(f"{column_letter(self.column)}{self.row}")
+        if not (self.occupied or self.has_value):
+            return
+        if self.row > self.grid_rows or self.column > self.grid_columns:
+            self._check_extent()
         if not self.has_value:
             return
-        if self.row > self.max_rows:
-            raise refusal("too_many_rows", sheet=self.sheet, row=self.row, limit=self.max_rows)
-        if self.column > self.max_columns:
-            cell = f"{column_letter(self.column)}{self.row}"
-            column = column_letter(self.column)
-            raise refusal(
-                "too_many_columns", sheet=self.sheet, column=column, cell=cell, limit=self.max_columns
-            )
         if self.row != self.last_value_row:
             self.value_rows += 1
             self.last_value_row = self.row
-        self.last_row = max(self.last_row, self.row)
-        self.last_column = max(self.last_column, self.column)
+        if self.row > self.last_row:
+            self.last_row = self.row
+        if self.column > self.last_column:
+            self.last_column = self.column
+
+    def _check_extent(self) -> None:
+        """The reader allocates a grid to the farthest cell it makes: refuse before it can."""
+        if self.row > self.max_rows:
+            raise refusal("too_many_rows", sheet=self.sheet, row=self.row, limit=self.max_rows)
+        if self.column > self.max_columns:
+            self._too_many_columns(self.max_columns)
+        rows, columns = max(self.grid_rows, self.row), max(self.grid_columns, self.column)
+        if rows * columns > self.max_cells:
+            # Say it in the terms of the dimension this cell stretched: its width allows so many rows.
+            if self.row > self.grid_rows:
+                limit = self.max_cells // columns
+                raise refusal("too_many_rows", sheet=self.sheet, row=self.row, limit=limit)
+            self._too_many_columns(self.max_cells // rows)
+        self.grid_rows, self.grid_columns = rows, columns
+
+    def _too_many_columns(self, limit: int) -> None:
+        column = column_letter(self.column)
+        cell = f"{column}{self.row}"
+        raise refusal("too_many_columns", sheet=self.sheet, column=column, cell=cell, limit=limit)
 
 
 # --- the workbook ------------------------------------------------------------------------------------
@@ -490,6 +565,11 @@ def _check_content_types(package: _Package) -> None:
 def _first_worksheet(package: _Package) -> tuple[str, str]:
     """(name, part) of the first visible worksheet, in workbook order: the one a clerk sees first."""
     workbook = _parse_small(package.handle, package.entries["xl/workbook.xml"])
+    # The reader opens the sheet by name: with two sheets of one name (Excel never allows it, whatever
+    # the case), it could open one that was never checked.
+    names = [sheet.get("name", "").casefold() for sheet in workbook.iter() if _local(sheet.tag) == "sheet"]
+    if len(set(names)) != len(names):
+        raise refusal("malformed", part="xl/workbook.xml")
     rels_entry = package.part("xl/_rels/workbook.xml.rels")
     assert rels_entry is not None
     relationships = {
@@ -511,19 +591,19 @@ def _first_worksheet(package: _Package) -> tuple[str, str]:
 
 
 def _resolve(target: str) -> str:
-    if target.startswith("/"):
-        return target.lstrip("/")
-    return posixpath.normpath(posixpath.join("xl", target))
+    joined = target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)
+    # A target that climbs (`..`) or uses backslashes may resolve to another part in the reader.
+    if "\\" in joined or posixpath.normpath(joined) != joined:
+        raise refusal("malformed", part="xl/_rels/workbook.xml.rels")
+    return joined
 
 
-_READER_PARTS = re.compile(r"xl/[^/]+\.xml|xl/_rels/[^/]+\.rels|\[Content_Types\]\.xml")
+_READER_PARTS = re.compile(r"xl/[^/]+\.xml|xl/_rels/[^/]+\.rels|\[Content_Types\]\.xml", re.IGNORECASE)
 
 
 def _is_reader_part(name: str, sheet_part: str) -> bool:
     """Parts calamine reads for one sheet: the top-level xl/*.xml (workbook, sharedStrings, styles)."""
-    return name == sheet_part or re.fullmatch(
-        r"xl/[^/]+\.xml|xl/_rels/[^/]+\.rels|\[Content_Types\]\.xml", name
-    )
+    return name == sheet_part or bool(_READER_PARTS.fullmatch(name))
 
 
 def inspect_workbook(
@@ -531,6 +611,7 @@ def inspect_workbook(
     *,
     max_rows: int = 200_000,
     max_columns: int = 60,
+    max_cells: int = 4_000_000,
     max_uncompressed_bytes: int = 200 * MB,
     max_entries: int = 2_000,
     max_ratio: int = 100,
@@ -546,10 +627,11 @@ def inspect_workbook(
         )
         with Path(path).open("rb") as handle:
             package = _Package(handle, {entry.filename: entry for entry in entries})
-            return _inspect_package(package, max_rows=max_rows, max_columns=max_columns)
+            limits = {"max_rows": max_rows, "max_columns": max_columns, "max_cells": max_cells}
+            return _inspect_package(package, **limits)
 
 
-def _inspect_package(package: _Package, *, max_rows: int, max_columns: int) -> WorkbookInfo:
+def _inspect_package(package: _Package, **limits: int) -> WorkbookInfo:
     _check_content_types(package)
     sheet_name, sheet_part = _first_worksheet(package)
     unpacked = 0
@@ -560,7 +642,7 @@ def _inspect_package(package: _Package, *, max_rows: int, max_columns: int) -> W
             unpacked += _stream(package.handle, entry, _refusing_parser())
         else:
             _check_prolog(package.handle, entry)
-    scan = _SheetScan(sheet_name, max_rows, max_columns)
+    scan = _SheetScan(sheet_name, sheet_part, **limits)
     parser = _refusing_parser()
     scan.attach(parser)
     unpacked += _stream(package.handle, package.entries[sheet_part], parser)

@@ -161,9 +161,14 @@ def build_error_workbook(job: ImportJob) -> bytes:
         for column, messages in job.column_errors.items()
     ]
     sheet = job.sheet_name or 0
-    rows = (
-        (number, cells) for number, cells in iter_rows(Path(job.file.path), sheet=sheet) if number in errors
-    )
-    return get_kind(job.kind).error_workbook(
-        header=job.header, header_row_number=job.header_row, rows=rows, errors=errors, summary=summary
-    )
+    path = Path(job.file.path) if job.file else None
+    if path is None or not path.is_file():
+        raise Http404  # the uploaded file is no longer kept: the rows as uploaded cannot be shown
+    source = iter_rows(path, sheet=sheet)
+    try:
+        rows = ((number, cells) for number, cells in source if number in errors)
+        return get_kind(job.kind).error_workbook(
+            header=job.header, header_row_number=job.header_row, rows=rows, errors=errors, summary=summary
+        )
+    finally:
+        source.close()

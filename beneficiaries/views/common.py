@@ -55,8 +55,11 @@ HISTORY_SKIP = {
 }
 
 
-def history(record) -> list[dict]:
-    """Each saved version of the record, newest first, with what it changed and who saved it."""
+def history(record, *, whole_numbers: bool = False) -> list[dict]:
+    """Each saved version of the record, newest first, with what it changed and who saved it.
+
+    ID numbers are masked; the birth date (the masked digits) shows only its year unless the user may see
+    whole numbers."""
     from accounts.models import User
 
     events = list(record.events.select_related("pgh_context").order_by("pgh_id"))
@@ -70,7 +73,9 @@ def history(record) -> list[dict]:
             after = getattr(event, f.attname)
             before = getattr(previous, f.attname) if previous else None
             if previous is None or before != after:
-                changes.append((f.verbose_name, display(f, before), display(f, after)))
+                changes.append(
+                    (f.verbose_name, display(f, before, whole_numbers), display(f, after, whole_numbers))
+                )
         context = event.pgh_context.metadata if event.pgh_context else {}
         rows.append(
             {
@@ -86,9 +91,11 @@ def history(record) -> list[dict]:
     return rows[::-1]
 
 
-def display(field, value) -> str:
+def display(field, value, whole_numbers: bool = False) -> str:
     if value is None or value == "":
         return "—"
+    if field.name == "birth_date" and not whole_numbers:
+        return str(value.year)  # with the masked ID number, the whole date would give the number back
     if field.choices:
         return str(dict(field.flatchoices).get(value, value))
     if field.name in ("id_number", "certificate_number"):

@@ -130,7 +130,7 @@ def person_detail(request, pk: int):
             "-effective_date", "-id"
         ),
         "transfers": person.transfers.order_by("-requested_at")[:5],
-        "history": history(person)[:5],
+        "history": history(person, whole_numbers=show_full)[:5],
         "can_edit": request.user.has_perm("beneficiaries.change_person")
         and person.county_code == getattr(request.user.area, "code", None),
     }
@@ -145,7 +145,11 @@ def person_history(request, pk: int):
     return render(
         request,
         "beneficiaries/history.html",
-        {"record": person, "history": history(person), "back": reverse("registry:person-detail", args=[pk])},
+        {
+            "record": person,
+            "history": history(person, whole_numbers=request.user.has_perm(FULL_ID)),
+            "back": reverse("registry:person-detail", args=[pk]),
+        },
     )
 
 

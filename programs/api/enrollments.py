@@ -39,11 +39,11 @@ VERSION_HELP = "The version you read; a stale one is a 409 and changes nothing."
 class EnrollmentSerializer(serializers.ModelSerializer):
     benefit_type_name = serializers.CharField(source="benefit_type.name", read_only=True)
     person_name = serializers.SerializerMethodField()
-    applied_by = serializers.StringRelatedField()
-    reviewed_by = serializers.StringRelatedField()
-    activated_by = serializers.StringRelatedField()
-    stopped_by = serializers.StringRelatedField()
-    overridden_by = serializers.StringRelatedField()
+    applied_by = serializers.StringRelatedField(allow_null=True)
+    reviewed_by = serializers.StringRelatedField(allow_null=True)
+    activated_by = serializers.StringRelatedField(allow_null=True)
+    stopped_by = serializers.StringRelatedField(allow_null=True)
+    overridden_by = serializers.StringRelatedField(allow_null=True)
 
     class Meta:
         model = Enrollment

@@ -5,6 +5,7 @@ All are small: a bomb declares a large size but is written in compressed chunks,
 
 import struct
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -223,3 +224,127 @@ def pdf_file(path: Path) -> Path:
 def csv_file(path: Path) -> Path:
     path.write_text("姓名,身份证号\n张三,360426199101010071\n", encoding="utf-8")
     return path
+
+
+# --- files that once got past the checks, or would bring a worker down --------------------------------
+
+
+def gigabyte_bomb(path: Path, size: int = 1024**3, *, name: str = "xl/media/image1.bin") -> Path:
+    """A valid roster plus an entry of `size` zero bytes, about 1 MB on disk, built in well under a second.
+
+    Deflate output for a megabyte of zeros after a full flush is the same every time, so one compressed
+    megabyte is repeated rather than a gigabyte compressed."""
+    megabyte = 1024 * 1024
+    assert size % megabyte == 0
+    zeros = bytes(megabyte)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    first = compressor.compress(zeros) + compressor.flush(zlib.Z_FULL_FLUSH)
+    repeated = compressor.compress(zeros) + compressor.flush(zlib.Z_FULL_FLUSH)
+    tail = compressor.flush(zlib.Z_FINISH)
+    count = size // megabyte
+    crc = 0
+    for _ in range(count):
+        crc = zlib.crc32(zeros, crc)
+    roster(path)
+    with zipfile.ZipFile(path, "a") as archive:
+        info = zipfile.ZipInfo(name, date_time=(2018, 2, 24, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.file_size, info.CRC = size, crc
+        info.compress_size = len(first) + len(repeated) * (count - 1) + len(tail)
+        archive.start_dir = archive.fp.seek(archive.start_dir)  # over the old central directory
+        info.header_offset = archive.start_dir
+        archive.fp.write(info.FileHeader(zip64=False))
+        archive.fp.write(first)
+        for _ in range(count - 1):
+            archive.fp.write(repeated)
+        archive.fp.write(tail)
+        archive.start_dir = archive.fp.tell()
+        archive.filelist.append(info)
+        archive.NameToInfo[name] = info
+        archive._didModify = True  # so that close() writes the central directory anew
+    return path
+
+
+def many_rows(path: Path, count: int = 1_000_000, *, dimension: str | None = "A1:C3") -> Path:
+    """`count` rows of real values, streamed into the part; the dimension tag claims three rows."""
+    contents = parts("")
+    del contents["xl/worksheets/sheet1.xml"]
+    write(path, contents)
+    dim = f'<dimension ref="{dimension}"/>' if dimension else ""
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        with archive.open("xl/worksheets/sheet1.xml", "w") as entry:
+            entry.write(
+                f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{MAIN}">{dim}<sheetData>'.encode()
+            )
+            entry.write(text_row(1, ["序号", "姓名", "身份证号"]).encode())
+            for start in range(2, count + 1, 10_000):
+                numbers = range(start, min(start + 10_000, count + 1))
+                entry.write(
+                    "".join(f'<row r="{n}"><c r="A{n}"><v>{n}</v></c></row>' for n in numbers).encode()
+                )
+            entry.write(b"</sheetData></worksheet>")
+    return path
+
+
+def far_cell(path: Path, cell: str) -> Path:
+    """A small roster and one more cell far away; `cell` is its XML, e.g. an empty inline string at
+    XFD1048576, which calamine would once have made a 17-billion-cell grid of."""
+    return workbook(path, [text_row(1, ["姓名"]), text_row(2, ["张三"]), row(3, cell)])
+
+
+EMPTY_STRING_AT_THE_LAST_CELL = '<c r="XFD1048576" t="inlineStr"><is><t></t></is></c>'
+SEVEN_LETTER_COLUMN = '<c r="AAAAAAA1" t="inlineStr"><is><t>x</t></is></c>'
+
+
+def sparse_grid(path: Path) -> Path:
+    """Two values at opposite corners of the accepted extent (A1, BH200000): a 12-million-cell grid."""
+    return workbook(path, [text_row(1, ["姓名"]), row(200_000, text("BH200000", "x"))])
+
+
+def hidden_twin(path: Path) -> Path:
+    """A hidden sheet of the same name as the visible one, placed first: a reader that opens the sheet by
+    name opens the hidden one, which holds 150,000 rows."""
+    sheets = (
+        '<sheet name="花名册" sheetId="2" state="hidden" r:id="rId3"/>'
+        '<sheet name="花名册" sheetId="1" r:id="rId1"/>'
+    )
+    contents = parts(sheet_xml([text_row(1, ["姓名"]), text_row(2, ["张三"])]), sheets_xml=sheets)
+    contents["xl/worksheets/sheet2.xml"] = sheet_xml(
+        [text_row(1, ["姓名"]), row(150_000, text("A150000", "x"))]
+    )
+    contents["xl/_rels/workbook.xml.rels"] = str(contents["xl/_rels/workbook.xml.rels"]).replace(
+        "</Relationships>",
+        f'<Relationship Id="rId3" Type="{DOC_RELS}/worksheet" Target="worksheets/sheet2.xml"/>'
+        "</Relationships>",
+    )
+    return write(path, contents)
+
+
+def shadow_entry(path: Path, name: str = "XL/worksheets/sheet1.xml") -> Path:
+    """A second copy of the sheet under a name that differs only in case (or slashes): calamine's zip reader
+    finds it when it looks up the checked one."""
+    contents = parts(sheet_xml([text_row(1, ["姓名"]), text_row(2, ["张三"])]))
+    contents[name] = sheet_xml([text_row(1, ["姓名"]), row(150_000, text("A150000", "x"))])
+    return write(path, contents)
+
+
+def macrosheet(path: Path) -> Path:
+    """Excel 4.0 macros live in a macro sheet, not in vbaProject.bin."""
+    contents = parts(sheet_xml([text_row(1, ["姓名"])]))
+    contents["xl/macrosheets/sheet1.xml"] = sheet_xml([row(1, formula("A1", 'EXEC("calc.exe")'))])
+    return write(path, contents)
+
+
+def encrypted(path: Path) -> Path:
+    """What Excel saves with a password: an OLE compound file holding EncryptionInfo and EncryptedPackage."""
+    names = b"".join(n.encode("utf-16-le").ljust(64, b"\0") for n in ("EncryptionInfo", "EncryptedPackage"))
+    path.write_bytes(OLE_MAGIC + bytes(504) + names + bytes(1024))
+    return path
+
+
+def laughs_in_shared_strings(path: Path) -> Path:
+    contents = parts(sheet_xml([row(1, '<c r="A1" t="s"><v>0</v></c>')]))
+    contents["xl/sharedStrings.xml"] = (
+        f'<?xml version="1.0"?>{BILLION_LAUGHS}<sst xmlns="{MAIN}" count="1"><si><t>&lol9;</t></si></sst>'
+    )
+    return write(path, contents)
