@@ -1,7 +1,12 @@
-"""A scratch database for a benchmark: created from DATABASE_URL's server, migrated, dropped at the end."""
+"""A scratch database for a benchmark: created from DATABASE_URL's server, migrated, dropped at the end.
+
+Its name is `BENCH_DATABASE` when set, otherwise `bench_<pid>_<random>`: runs side by side on one server
+never meet.
+"""
 
 import contextlib
 import os
+import re
 import sys
 import uuid
 from pathlib import Path
@@ -21,7 +26,9 @@ def scratch_database():
     from django.core.management import call_command
     from django.db import connection, connections
 
-    name = f"bench_{uuid.uuid4().hex[:8]}"
+    name = os.environ.get("BENCH_DATABASE") or f"bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+        raise SystemExit(f"BENCH_DATABASE={name!r}: use lower-case letters, digits and _")
     with connection.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}"')
     original = settings.DATABASES["default"]["NAME"]

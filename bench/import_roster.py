@@ -203,6 +203,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--baseline-rows", type=int, default=5_000, help="0 skips the baseline")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="profile read and commit")
+    parser.add_argument(
+        "--workbooks", metavar="DIR", help="keep the generated workbooks in DIR and reuse them on later runs"
+    )
     options = parser.parse_args()
     phases = Phases(options.profile, ("read", "commit"))
 
@@ -216,12 +219,17 @@ def main() -> None:
         settings.DEBUG = False  # DEBUG logs every query, which production does not pay for
         areas_load()
         sync_role_groups()
-        roster, baseline = Path(folder) / "roster.xlsx", Path(folder) / "baseline.xlsx"
+        kept = Path(options.workbooks) if options.workbooks else Path(folder)
+        kept.mkdir(parents=True, exist_ok=True)
+        roster = kept / f"roster_{options.rows}.xlsx"
+        baseline = kept / f"baseline_{options.baseline_rows}.xlsx"
         started = time.perf_counter()
-        write_roster(roster, options.rows)
-        write_baseline(baseline, options.baseline_rows)
+        if not roster.exists():
+            write_roster(roster, options.rows)
+        if not baseline.exists():
+            write_baseline(baseline, options.baseline_rows)
         size_mb = roster.stat().st_size / 2**20
-        print(f"wrote {options.rows:,} rows ({size_mb:.1f} MB) in {time.perf_counter() - started:.1f} s")
+        print(f"{options.rows:,} rows ({size_mb:.1f} MB) ready in {time.perf_counter() - started:.1f} s")
         with override_settings(MEDIA_ROOT=Path(folder) / "media"):
             counts = run_pipeline(roster, options.rows, phases)
             rss = peak_rss_mb()

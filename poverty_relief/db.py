@@ -23,15 +23,17 @@ def copy_text(value) -> str:
 
 
 def copy_rows(cursor, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
-    buffer = io.StringIO()
-    count = 0
-    for row in rows:
-        buffer.write("\t".join(copy_text(value) for value in row))
-        buffer.write("\n")
-        count += 1
-    buffer.seek(0)
-    cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
-    return count
+    return copy_lines(
+        cursor, table, columns, ["\t".join([copy_text(value) for value in row]) + "\n" for row in rows]
+    )
+
+
+def copy_lines(cursor, table: str, columns: Sequence[str], lines: Sequence[str]) -> int:
+    """COPY lines already in its text format, each ending in a newline."""
+    if lines:
+        buffer = io.StringIO("".join(lines))
+        cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
+    return len(lines)
 
 
 def next_ids(cursor, table: str, count: int) -> list[int]:

@@ -143,19 +143,17 @@ class PipelineTest(PipelineCase):
 
         from beneficiaries import roster
 
-        written = []
+        def worker_lost(cursor, *args):
+            # What a killed worker looks like from inside the transaction: it stops once the households and
+            # the people are written, before the transaction commits.
+            write(cursor, *args)
+            cursor.execute("SELECT count(*) FROM beneficiaries_person")
+            self.assertEqual(cursor.fetchone()[0], 4)
+            raise SystemExit("worker lost")
 
-        def worker_lost(values, household_id, now):
-            # What a killed worker looks like from inside the transaction: it stops, mid-write, after the
-            # households are in and while the people are on their way.
-            written.append(values["id_number"])
-            if len(written) == 3:
-                raise SystemExit("worker lost")
-            return line(values, household_id, now)
-
-        line = roster._person_line
+        write = roster._write
         patcher = pytest.MonkeyPatch()
-        patcher.setattr(roster, "_person_line", worker_lost)
+        patcher.setattr(roster, "_write", worker_lost)
         with self.assertRaises(SystemExit):
             pipeline.commit(job.pk, self.clerk.pk)
         patcher.undo()

@@ -163,10 +163,7 @@ class ReadTest(SheetCase):
         nursing = BenefitType.objects.get(code="M03-NURSING")
         severe = Condition("severe", _("Disability level 1 or 2 (severe), needing long-term care."))
         self.assertEqual(errors[5]["benefit_type"], not_eligible(nursing, [severe]))
-        self.assertIn(
-            _("A bulk upload never makes exceptions: a county supervisor approves exceptions one by one."),
-            errors[5]["benefit_type"],
-        )
+        self.assertIn("批量导入不作例外处理", errors[5]["benefit_type"])  # and says a supervisor decides
         self.assertIn("2018", errors[6]["benefit_type"])
         self.assertIn("4", errors[7]["benefit_type"])
         self.assertIn("宁都县", errors[8]["id_number"])
