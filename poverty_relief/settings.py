@@ -187,6 +187,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.clear_expired_sessions",
         "schedule": timedelta(hours=1),
     },
+    # Progress roll-up; pages call data older than twice this interval stale.
+    "reporting-rollup": {
+        "task": "reporting.tasks.rollup",
+        "schedule": timedelta(minutes=10),
+        "kwargs": {"trigger": "schedule"},
+    },
 }
 
 REST_FRAMEWORK = {
