@@ -31,6 +31,7 @@ NAVIGATION = [
         also=("rectifications",),
     ),
     NavItem(_("Targets"), "programs:target-list", "programs.view_target"),
+    NavItem(_("Progress dashboards"), "reporting:home", "programs.view_target"),
     NavItem(_("Areas"), "areas:detail-own", "areas.view_area"),
     NavItem(_("Administration"), "admin:index", staff_only=True),
 ]

@@ -9,6 +9,7 @@ from areas.api import AreaViewSet
 from beneficiaries.api import registry_api_urls
 from imports.api import urlpatterns as imports_api_urls
 from programs.api import urlpatterns as programs_api_urls
+from reporting.api import urlpatterns as reporting_api_urls
 
 from .health import healthz
 
@@ -22,6 +23,7 @@ api_v1 = [
     *registry_api_urls,
     *imports_api_urls,
     *programs_api_urls,
+    *reporting_api_urls,
 ]
 
 urlpatterns = [
@@ -31,6 +33,7 @@ urlpatterns = [
     path("registry/", include("beneficiaries.urls")),
     path("imports/", include("imports.urls")),
     path("", include("programs.urls")),
+    path("", include("reporting.views")),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -13,6 +13,7 @@ from .beneficiaries.permission_rows import registry_objects
 from .cast import CastTestCase
 from .imports.permission_rows import import_objects
 from .programs.permission_rows import program_objects
+from .reporting.permission_rows import reporting_objects
 from .test_permissions import EXPECTATIONS, ROLES
 
 URL_ATTRIBUTES = {"src", "href", "action", "srcset", "poster", "data", "formaction", "xlink:href"}
@@ -45,7 +46,12 @@ class EveryPageStaysHomeTest(CastTestCase):
         from accounts.models import User
 
         cls.cast["unassigned"] = User.objects.create_user(username="unassigned", password="x")
-        cls.objects = {**registry_objects(cls.cast), **import_objects(cls.cast), **program_objects(cls.cast)}
+        cls.objects = {
+            **registry_objects(cls.cast),
+            **import_objects(cls.cast),
+            **program_objects(cls.cast),
+            **reporting_objects(cls.cast),
+        }
 
     def test_every_page_references_only_this_site(self):
         pages = 0

@@ -25,6 +25,8 @@ from .permission_table import (
     scoped,
 )
 from .programs.permission_rows import PROGRAM_API, PROGRAM_PAGES, program_objects
+from .reporting.dashboard_rows import DASHBOARD_PAGES
+from .reporting.permission_rows import REPORTING_API, reporting_objects
 
 CORE: dict[str, list[Case]] = {
     "": [Case("/", everyone(200, anonymous=LOGIN))],
@@ -78,6 +80,8 @@ EXPECTATIONS: dict[str, list[Case]] = {
     **PROGRAM_PAGES,
     **IMPORT_API,
     **PROGRAM_API,
+    **DASHBOARD_PAGES,
+    **REPORTING_API,
 }
 
 
@@ -110,7 +114,12 @@ class PermissionMatrixTest(CastTestCase):
         from accounts.models import User
 
         cls.cast["unassigned"] = User.objects.create_user(username="unassigned", password="x")
-        cls.objects = {**registry_objects(cls.cast), **import_objects(cls.cast), **program_objects(cls.cast)}
+        cls.objects = {
+            **registry_objects(cls.cast),
+            **import_objects(cls.cast),
+            **program_objects(cls.cast),
+            **reporting_objects(cls.cast),
+        }
 
     def request(self, case: Case):
         call = getattr(self.client, case.method)
