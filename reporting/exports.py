@@ -24,7 +24,7 @@ def progress_table_workbook(
 ) -> bytes:
     book = Workbook()
     sheet = book.active
-    sheet.title = _("Progress")[:31]
+    sheet.title = _("Progress table")[:31]
     headers = [
         _("No."), _("Area"), _("Target"), _("Split further down"), _("Achieved"),
         _("Achieved against the target"), _("Completion"), _("Households"), _("Amount (yuan)"),
