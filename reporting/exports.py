@@ -27,7 +27,7 @@ def progress_table_workbook(
     sheet.title = _("Progress table")[:31]
     headers = [
         _("No."), _("Area"), _("Target"), _("Split further down"), _("Achieved"),
-        _("Achieved against the target"), _("Completion"), _("Households"), _("Amount (yuan)"),
+        _("Achieved against the target"), _("Completion"), _("Households reached"), _("Amount (yuan)"),
     ]  # fmt: skip
     sheet.append([title])
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))

@@ -43,8 +43,9 @@ def test_upload_check_download_errors_and_save(
     page.get_by_label("用户名").fill("ruijin")
     page.get_by_label("密码").fill("demo-pass-2018")
     page.get_by_role("button", name="登录").click()
-    page.get_by_role("link", name="花名册导入").click()
-    page.get_by_label("花名册文件（.xlsx）").set_input_files(str(roster))
+    page.get_by_role("link", name="Excel导入").click()
+    page.get_by_label("花名册", exact=False).first.check()
+    page.get_by_label("文件（.xlsx）").set_input_files(str(roster))
     page.get_by_role("button", name="上传并校验").click()
 
     # The page polls while the worker reads, then shows the result without a manual reload.

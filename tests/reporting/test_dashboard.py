@@ -106,7 +106,7 @@ class LedgerTest(DashboardCase):
         self.assertEqual(headline[3], 5000)
         m03 = next(book[name] for name in book.sheetnames if name.startswith("M03"))
         self.assertIn("C3:E3", {str(r) for r in m03.merged_cells.ranges})  # one header over three columns
-        self.assertEqual(m03["C4"].value, "目标任务")
+        self.assertEqual(m03["C4"].value, "目标")
         areas = [r[1] for r in m03.iter_rows(min_row=5, values_only=True)]
         self.assertEqual(len(areas), 1 + 18)
         self.assertIn("瑞金市", areas)
