@@ -433,3 +433,28 @@ def test_a_known_id_is_not_parsed_again_but_a_different_one_is():
     with translation.override("en"), pytest.raises(IdValidationError) as caught:
         parse_certificate_number("36042619910101007242", known=known, today=TODAY)
     assert caught.value.code == "check_character"
+
+
+class _Text(str):
+    """A str that is not exactly a str: parse_id_number takes it the long way, rule by rule."""
+
+
+def parsed_or_error(value: str):
+    try:
+        return parse_id_number(value, today=TODAY)
+    except IdValidationError as error:
+        return (error.code, str(error.message))
+
+
+ids_and_near_misses = st.one_of(
+    valid_ids,
+    st.text(alphabet="0123456789X", min_size=18, max_size=18),
+    st.builds(lambda n, d: n[:6] + d + n[14:], valid_ids, st.from_regex(r"\A[0-9]{8}\Z")),
+)
+
+
+@settings(deadline=None, max_examples=500)
+@given(ids_and_near_misses)
+def test_the_short_way_for_plain_numbers_gives_what_the_long_way_gives(number):
+    with translation.override("en"):
+        assert parsed_or_error(number) == parsed_or_error(_Text(number))
