@@ -2,7 +2,11 @@
 row, stage the result) and commit (write the staged rows in one transaction). Both take a job id, may
 run again after a worker dies, and end in the same state as one clean run."""
 
+import gc
+import json
 import logging
+import queue
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from operator import itemgetter
@@ -38,6 +42,16 @@ def read(job_id: int) -> None:
     job = _claim(job_id, from_statuses=[ImportStatus.RECEIVED, ImportStatus.READING], to=ImportStatus.READING)
     if job is None:
         return
+    # Each row makes a few dozen objects, and each collection of the cycle collector would go through
+    # every object of the application as well: those alive now are left out until the read is done.
+    gc.freeze()
+    try:
+        _read(job)
+    finally:
+        gc.unfreeze()
+
+
+def _read(job: ImportJob) -> None:
     ImportRow.objects.filter(job=job).delete()  # a run cut short left rows behind
     path = Path(job.file.path)
     kind = get_kind(job.kind)
@@ -138,28 +152,38 @@ def _stage(
     by_column: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     labels = {key: header[index] for key, index in job.mapping.items()}
     batch: list[str] = []
-    for row in staged:
-        counts[row.outcome] += 1
-        for key, message in row.errors.items():
-            rows = by_column[labels.get(key, key)][message]
-            if len(rows) < MAX_ERRORS_PER_MESSAGE:
-                rows.append(row.row_number)
-        batch.append(_line(job.pk, row))
-        if len(batch) >= STAGE_BATCH:
-            _write(job, batch, done=sum(counts.values()))
-            batch = []
-    _write(job, batch)
+    with _Writer(job) as write:
+        for row in staged:
+            counts[row.outcome] += 1
+            for key, message in row.errors.items():
+                rows = by_column[labels.get(key, key)][message]
+                if len(rows) < MAX_ERRORS_PER_MESSAGE:
+                    rows.append(row.row_number)
+            batch.append(_line(job.pk, row))
+            if len(batch) >= STAGE_BATCH:
+                write(batch, done=sum(counts.values()))
+                batch = []
+        write(batch)
     return dict(counts), {column: dict(messages) for column, messages in by_column.items()}
 
 
 _ENCODER = DjangoJSONEncoder(ensure_ascii=False)
+# What `_ENCODER.encode` makes for every value, made once (without its check for values that contain
+# themselves, which staged rows never do).
+_C_ENCODER = json.encoder.c_make_encoder and json.encoder.c_make_encoder(
+    None, _ENCODER.default, json.encoder.encode_basestring, None, ": ", ", ", False, False, True
+)
+
+
+def _encode(value) -> str:
+    return "".join(_C_ENCODER(value, 0)) if _C_ENCODER else _ENCODER.encode(value)
 
 
 def _json(value) -> str:
     """JSON in COPY's text format: JSON escapes every control character, so only backslashes are left."""
     if value == {}:
         return "{}"
-    return _ENCODER.encode(value).replace("\\", "\\\\")
+    return _encode(value).replace("\\", "\\\\")
 
 
 def _line(job_id: int, row) -> str:
@@ -169,6 +193,52 @@ def _line(job_id: int, row) -> str:
         f"{job_id}\t{int(row.row_number)}\t{copy_text(row.outcome)}\t{_json(row.values)}\t"
         f"{_json(row.errors)}\t{_json(row.changes)}\t{target}\t{copy_text(row.note)}\n"
     )
+
+
+class _Writer:
+    """Writes the batches of staged rows in order, on a thread of its own with its own connection, so
+    that PostgreSQL takes in one batch (on another core) while the next is checked.
+
+    Inside a transaction (a test's), batches are written in this thread instead: another connection
+    could not see the job the rows belong to."""
+
+    def __init__(self, job: ImportJob):
+        self.job = job
+        self.threaded = not connection.in_atomic_block
+        self.batches: queue.Queue = queue.Queue(maxsize=2)  # at most a few batches held in memory
+        self.error: BaseException | None = None
+
+    def __enter__(self):
+        if self.threaded:
+            self.thread = threading.Thread(target=self._run, name=f"import-{self.job.pk}-stage", daemon=True)
+            self.thread.start()
+        return self
+
+    def __call__(self, batch: list[str], done: int | None = None) -> None:
+        if not self.threaded:
+            _write(self.job, batch, done)
+            return
+        if self.error is not None:
+            raise self.error
+        self.batches.put((batch, done))
+
+    def _run(self) -> None:
+        try:
+            while (item := self.batches.get()) is not None:
+                if self.error is None:
+                    try:
+                        _write(self.job, *item)
+                    except BaseException as error:  # handed to the reading thread, which re-raises it
+                        self.error = error
+        finally:
+            connection.close()  # this thread's own
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if self.threaded:
+            self.batches.put(None)
+            self.thread.join()
+            if self.error is not None and error is None:
+                raise self.error
 
 
 def _write(job: ImportJob, batch: list[str], done: int | None = None) -> None:

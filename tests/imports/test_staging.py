@@ -1,6 +1,12 @@
 """The read's fast paths give what the plain code gives: the cells of each row by column key, and staged
 rows written in COPY's text format that read back as they were."""
 
+import threading
+from datetime import date
+from decimal import Decimal
+
+import psycopg2
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -57,8 +63,12 @@ class StagedLinesTest(CastTestCase):
             )
             for n, text in enumerate(TRICKY)
         ]
-        counts, errors = pipeline._stage(job, iter(rows), header=[])
-        self.assertEqual(counts, {"new": 4, "rejected": 4, "update": 4})
+        dated = StagedRow(99, "new", values={"on": date(2018, 3, 1), "amount": Decimal("1.50")})
+        counts, errors = pipeline._stage(job, iter([*rows, dated]), header=[])
+        self.assertEqual(counts, {"new": 5, "rejected": 4, "update": 4})
+        self.assertEqual(
+            ImportRow.objects.get(job=job, row_number=99).values, {"on": "2018-03-01", "amount": "1.50"}
+        )
         self.assertEqual(errors, {"name": {text: [n + 2] for n, text in enumerate(TRICKY) if n % 3 == 1}})
         stored = {r.row_number: r for r in ImportRow.objects.filter(job=job)}
         for row in rows:
@@ -68,3 +78,28 @@ class StagedLinesTest(CastTestCase):
                     (got.outcome, got.values, got.errors, got.changes, got.target_id, got.note),
                     (row.outcome, row.values, row.errors, row.changes, row.target_id, row.note),
                 )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_batches_are_written_by_their_own_thread_in_order(monkeypatch):
+    from accounts.models import User
+
+    clerk = User.objects.create(username="stager")
+    job = ImportJob.objects.create(kind="roster", county_code="360781", uploaded_by=clerk, mapping={})
+    writers = []
+    write = pipeline._write
+    monkeypatch.setattr(pipeline, "STAGE_BATCH", 3)
+    monkeypatch.setattr(
+        pipeline, "_write", lambda *args: writers.append(threading.current_thread()) or write(*args)
+    )
+    rows = [StagedRow(n, "new", values={"n": n}) for n in range(2, 12)]
+    assert pipeline._stage(job, iter(rows), header=[]) == ({"new": 10}, {})
+    assert len(writers) == 4 and all(w is not threading.main_thread() for w in writers)
+    assert list(
+        ImportRow.objects.filter(job=job).order_by("id").values_list("row_number", flat=True)
+    ) == list(range(2, 12))
+    assert ImportJob.objects.get(pk=job.pk).rows_done == 9  # after the last whole batch
+
+    again = [StagedRow(2, "new")]  # row 2 is staged already: the writer's error reaches the reader
+    with pytest.raises(psycopg2.IntegrityError):
+        pipeline._stage(job, iter(again), header=[])
