@@ -448,12 +448,7 @@ class RosterKind:
     def commit(self, *, job, actor) -> dict[str, int]:
         with pghistory.context(user=actor.pk, import_job=job.pk), connection.cursor() as cursor:
             cursor.execute("SET LOCAL application_name = 'poverty-relief import'")
-            # The staged rows were written moments ago and have no statistics yet: the planner would take
-            # them for a handful and join them in nested loops, row by row. Hash joins suit any number of
-            # rows here, and every scan of the registry is bounded by the county.
-            cursor.execute("SET LOCAL enable_nestloop = off")
             created, updated, stale = _write(cursor, job, actor, timezone.now())
-            cursor.execute("SET LOCAL enable_nestloop TO DEFAULT")
         return {"created": created, "updated": updated, "stale": stale}
 
 
@@ -471,8 +466,27 @@ def _held(id_numbers: list[str]) -> dict[str, Person]:
     return {p.id_number: p for p in Person.objects.filter(pk__in=ids).select_related("household")}
 
 
-# The commit, as one statement over the staged rows: nothing goes through Python row by row, and the
-# audit triggers (one per statement and table) see every row at once with the history context set.
+# The rows to write, typed, in a table of this transaction with statistics of its own: the planner then
+# knows how many there are (staged rows written moments ago have no statistics yet, and would be taken
+# for a handful and joined row by row).
+ROWS_SQL = """
+DROP TABLE IF EXISTS pg_temp.roster_commit;
+CREATE TEMPORARY TABLE roster_commit ON COMMIT DROP AS
+SELECT row_number, outcome, target_id, v->>'county_code' AS county_code,
+    v->>'township_code' AS township_code, v->>'village_code' AS village_code, v->>'name' AS name,
+    v->>'id_number' AS id_number, v->>'certificate_number' AS certificate_number, v->>'gender' AS gender,
+    (v->>'birth_date')::date AS birth_date, (v->>'disability_category')::smallint AS disability_category,
+    (v->>'disability_level')::smallint AS disability_level, v->>'head_name' AS head_name,
+    v->>'relation_to_head' AS relation_to_head, v->>'phone' AS phone, (v->>'size')::smallint AS size,
+    v->>'poverty_status' AS poverty_status, (v->>'exit_year')::smallint AS exit_year,
+    (v->>'is_dibao')::boolean AS is_dibao, (v->>'checked_version')::integer AS checked_version
+FROM (SELECT row_number, outcome, target_id, "values" AS v FROM {rows}
+      WHERE job_id = %(job)s AND outcome IN ('new', 'update')) staged;
+ANALYZE roster_commit;
+"""
+
+# Then one statement: nothing goes through Python row by row, and the audit triggers (one per statement
+# and table) see every row at once, with the history context set.
 #
 # - The households the rows name, by village and head (the first row naming one gives its facts): an
 #   active household of the county with that village and head is brought up to date with what the row
@@ -482,17 +496,12 @@ def _held(id_numbers: list[str]) -> dict[str, Person]:
 # - Changed rows are written over the person only if it still has the version they were checked against
 #   and is still of this county; the others are left out and counted as stale.
 COMMIT_SQL = """
-WITH staged AS MATERIALIZED (
-    SELECT row_number, outcome, target_id, "values" AS v
-    FROM {rows} WHERE job_id = %(job)s AND outcome IN ('new', 'update')
-), wanted AS (
-    SELECT DISTINCT ON (v->>'village_code', v->>'head_name')
-        v->>'township_code' AS township_code, v->>'village_code' AS village_code,
-        v->>'head_name' AS head_name, (v->>'size')::smallint AS size, v->>'poverty_status' AS poverty_status,
-        (v->>'exit_year')::smallint AS exit_year, (v->>'is_dibao')::boolean AS is_dibao, row_number
-    FROM staged
-    WHERE coalesce(v->>'head_name', '') <> '' AND coalesce(v->>'village_code', '') <> ''
-    ORDER BY v->>'village_code', v->>'head_name', row_number
+WITH wanted AS (
+    SELECT DISTINCT ON (village_code, head_name)
+        township_code, village_code, head_name, size, poverty_status, exit_year, is_dibao, row_number
+    FROM roster_commit
+    WHERE coalesce(head_name, '') <> '' AND coalesce(village_code, '') <> ''
+    ORDER BY village_code, head_name, row_number
 ), existing AS (
     SELECT DISTINCT ON (h.village_code, h.head_name) h.id, h.village_code, h.head_name
     FROM {households} h JOIN wanted w ON (h.village_code, h.head_name) = (w.village_code, w.head_name)
@@ -507,7 +516,7 @@ WITH staged AS MATERIALIZED (
         version = h.version + 1,
         updated_at = %(now)s
     FROM existing e JOIN wanted w ON (w.village_code, w.head_name) = (e.village_code, e.head_name)
-    WHERE h.id = e.id AND h.county_code = %(county)s AND (
+    WHERE h.id = e.id AND (
         w.size <> h.size
         OR w.poverty_status <> h.poverty_status
         OR (w.poverty_status IS NOT NULL AND w.exit_year IS DISTINCT FROM h.exit_year)
@@ -547,37 +556,36 @@ WITH staged AS MATERIALIZED (
         disability_category, disability_level, household_id, relation_to_head, phone, life_status,
         life_status_reason, version, created_at, updated_at
     )
-    SELECT v->>'county_code', v->>'township_code', v->>'village_code', v->>'name', v->>'id_number',
-        v->>'certificate_number', v->>'gender', (v->>'birth_date')::date,
-        (v->>'disability_category')::smallint, (v->>'disability_level')::smallint, h.id,
-        CASE WHEN h.id IS NULL THEN '' ELSE v->>'relation_to_head' END, v->>'phone', %(active)s, '', 1,
-        %(now)s, %(now)s
-    FROM staged s
-    LEFT JOIN households h ON (h.village_code, h.head_name) = (s.v->>'village_code', s.v->>'head_name')
-    WHERE s.outcome = 'new'
-    ORDER BY s.row_number
+    SELECT r.county_code, r.township_code, r.village_code, r.name, r.id_number, r.certificate_number,
+        r.gender, r.birth_date, r.disability_category, r.disability_level, h.id,
+        CASE WHEN h.id IS NULL THEN '' ELSE r.relation_to_head END, r.phone, %(active)s, '', 1, %(now)s,
+        %(now)s
+    FROM roster_commit r
+    LEFT JOIN households h ON (h.village_code, h.head_name) = (r.village_code, r.head_name)
+    WHERE r.outcome = 'new'
+    ORDER BY r.row_number
     RETURNING 1
 ), updated AS (
     UPDATE {people} p SET
-        name = s.v->>'name',
-        certificate_number = coalesce(nullif(s.v->>'certificate_number', ''), p.certificate_number),
-        disability_category = (s.v->>'disability_category')::smallint,
-        disability_level = (s.v->>'disability_level')::smallint,
-        township_code = s.v->>'township_code',
-        village_code = s.v->>'village_code',
-        phone = coalesce(nullif(s.v->>'phone', ''), p.phone),
+        name = r.name,
+        certificate_number = coalesce(nullif(r.certificate_number, ''), p.certificate_number),
+        disability_category = r.disability_category,
+        disability_level = r.disability_level,
+        township_code = r.township_code,
+        village_code = r.village_code,
+        phone = coalesce(nullif(r.phone, ''), p.phone),
         household_id = coalesce(h.id, p.household_id),
-        relation_to_head = CASE WHEN h.id IS NULL THEN p.relation_to_head ELSE s.v->>'relation_to_head' END,
+        relation_to_head = CASE WHEN h.id IS NULL THEN p.relation_to_head ELSE r.relation_to_head END,
         version = p.version + 1,
         updated_at = %(now)s
-    FROM staged s
-    LEFT JOIN households h ON (h.village_code, h.head_name) = (s.v->>'village_code', s.v->>'head_name')
-    WHERE s.outcome = 'update' AND p.id = s.target_id AND p.county_code = %(county)s
-        AND p.version = (s.v->>'checked_version')::integer
+    FROM roster_commit r
+    LEFT JOIN households h ON (h.village_code, h.head_name) = (r.village_code, r.head_name)
+    WHERE r.outcome = 'update' AND p.id = r.target_id AND p.county_code = %(county)s
+        AND p.version = r.checked_version
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated),
-    (SELECT count(*) FROM staged WHERE outcome = 'update')
+    (SELECT count(*) FROM roster_commit WHERE outcome = 'update')
 """
 
 
@@ -589,10 +597,10 @@ def _write(cursor, job, actor, now) -> tuple[int, int, int]:
         "statuses": HouseholdStatus._meta.db_table,
         "people": Person._meta.db_table,
     }
+    cursor.execute(ROWS_SQL.format(**tables), {"job": job.pk})
     cursor.execute(
         COMMIT_SQL.format(**tables),
         {
-            "job": job.pk,
             "county": job.county_code,
             "actor": actor.pk,
             "now": now,
