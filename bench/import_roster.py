@@ -13,14 +13,20 @@ distinct ID and certificate numbers). In this process, without a Celery worker:
 
 The query log is off (DEBUG is set to False once the database is up), as in production. `--profile N`
 runs the read and the commit under cProfile and prints their N slowest functions (cumulative time); the
-timings are then the profiled ones.
+timings are then the profiled ones. `--workbooks DIR` keeps the generated workbooks and reuses them.
 
-Prints one JSON line last: rows, seconds, rows_per_s, baseline_rows_per_s, ratio, peak_rss_mb (after (a)),
-and the phases: upload_seconds, inspect_seconds (`inspect_workbook` alone on the same file, which `read`
-also runs), read_seconds, preview_seconds, commit_seconds, and the baseline's two calls.
+`inspect_workbook` measures the worksheet with `imports.scan`; the run checks that it describes the file as
+expat's handlers alone do (`exact=True`), and times both (inspect_seconds, exact_inspect_seconds).
+
+Prints one JSON line last: rows, seconds, rows_per_s, baseline_rows_per_s, ratio, peak_rss_mb (the peak
+resident memory of (a): on Linux the high-water mark is reset once the workbooks are written, so that it
+is the pipeline's, not the generator's), and the phases: upload_seconds, inspect_seconds
+(`inspect_workbook` alone on the same file, which `read` also runs), exact_inspect_seconds, read_seconds,
+preview_seconds, commit_seconds, and the baseline's two calls.
 """
 
 import argparse
+import contextlib
 import cProfile
 import io
 import json
@@ -46,7 +52,17 @@ LEVEL_NAMES = ["一级", "二级", "三级", "四级"]
 BASELINE_HEADER = ["乡镇", "村", "姓名", "身份证号", "残疾证号", "残疾类别", "残疾等级", "联系电话"]
 
 
+def reset_peak_rss() -> None:
+    """Start the high-water mark of resident memory afresh (Linux; elsewhere the peak is the process's)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
 def peak_rss_mb() -> float:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)  # kilobytes
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux: kilobytes
 
 
@@ -157,7 +173,9 @@ def run_pipeline(path: Path, rows: int, phases: Phases) -> dict[str, int]:
         username="bench_clerk", password="x", role=Role.COUNTY_CLERK, area_code=COUNTY, check_password=False
     )
     upload = SimpleUploadedFile("花名册.xlsx", path.read_bytes())
-    phases.run("inspect", lambda: inspect_workbook(path))
+    described = phases.run("inspect", lambda: inspect_workbook(path))
+    if phases.run("exact_inspect", lambda: inspect_workbook(path, exact=True)) != described:
+        raise SystemExit("imports.scan describes the workbook otherwise than expat's handlers alone")
     with no_queue():
         job = phases.run("upload", lambda: import_create(actor=clerk, kind="roster", upload=upload))
         phases.run("read", lambda: pipeline.read(job.pk))
@@ -230,6 +248,7 @@ def main() -> None:
             write_baseline(baseline, options.baseline_rows)
         size_mb = roster.stat().st_size / 2**20
         print(f"{options.rows:,} rows ({size_mb:.1f} MB) ready in {time.perf_counter() - started:.1f} s")
+        reset_peak_rss()
         with override_settings(MEDIA_ROOT=Path(folder) / "media"):
             counts = run_pipeline(roster, options.rows, phases)
             rss = peak_rss_mb()

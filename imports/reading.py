@@ -615,8 +615,12 @@ def inspect_workbook(
     max_uncompressed_bytes: int = 200 * MB,
     max_entries: int = 2_000,
     max_ratio: int = 100,
+    exact: bool = False,
 ) -> WorkbookInfo:
-    """Refuse the workbook with `UnsafeWorkbook` or describe its first visible worksheet."""
+    """Refuse the workbook with `UnsafeWorkbook` or describe its first visible worksheet.
+
+    The worksheet is measured by `imports.scan` (the same figures and refusals, in a fraction of the time);
+    `exact` measures it with expat's handlers alone, as `scan` does for any part it does not read itself."""
     with _open_zip(Path(path)) as archive:
         entries = archive.infolist()
         _check_directory(
@@ -628,10 +632,12 @@ def inspect_workbook(
         with Path(path).open("rb") as handle:
             package = _Package(handle, {entry.filename: entry for entry in entries})
             limits = {"max_rows": max_rows, "max_columns": max_columns, "max_cells": max_cells}
-            return _inspect_package(package, **limits)
+            return _inspect_package(package, exact=exact, **limits)
 
 
-def _inspect_package(package: _Package, **limits: int) -> WorkbookInfo:
+def _inspect_package(package: _Package, *, exact: bool, **limits: int) -> WorkbookInfo:
+    from .scan import scan_sheet  # it builds on this module's scan
+
     _check_content_types(package)
     sheet_name, sheet_part = _first_worksheet(package)
     unpacked = 0
@@ -642,10 +648,9 @@ def _inspect_package(package: _Package, **limits: int) -> WorkbookInfo:
             unpacked += _stream(package.handle, entry, _refusing_parser())
         else:
             _check_prolog(package.handle, entry)
-    scan = _SheetScan(sheet_name, sheet_part, **limits)
-    parser = _refusing_parser()
-    scan.attach(parser)
-    unpacked += _stream(package.handle, package.entries[sheet_part], parser)
+    sheet = package.entries[sheet_part]
+    scan, size = scan_sheet(package.handle, sheet, sheet_name, sheet_part, exact=exact, **limits)
+    unpacked += size
     if scan.value_rows == 0:
         raise refusal("empty_sheet", sheet=sheet_name)
     return _describe(scan, sheet_part, unpacked)
