@@ -59,9 +59,7 @@ class BenefitType(models.Model):
         return self.name
 
 
-@pghistory.track(
-    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), append_only=True
-)
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), append_only=True)
 class Standard(models.Model):
     """A standard amount of a benefit type for a year (and a disability level, where they differ).
     Amounts are data entered by the province, never assumed."""

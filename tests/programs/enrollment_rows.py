@@ -49,8 +49,10 @@ PAGES: dict[str, list[Case]] = {
     ],
     "enrollments/new/": [
         Case("/enrollments/new/?person={ruijin_person}", in_ruijin(200, anonymous=302, above=403)),
-        Case("/enrollments/new/?household={ningdu_household}", {
-            **in_ruijin(404, anonymous=302, above=403), "ningdu_clerk": 200}),
+        Case(
+            "/enrollments/new/?household={ningdu_household}",
+            {**in_ruijin(404, anonymous=302, above=403), "ningdu_clerk": 200},
+        ),
         Case("/enrollments/new/", in_ruijin(404, anonymous=302, above=403)),  # for nobody: 404
     ],  # fmt: skip
     "enrollments/new/check/": [
@@ -67,8 +69,7 @@ PAGES: dict[str, list[Case]] = {
     ],
     "enrollments/person/<int:pk>/": [
         Case("/enrollments/person/{ruijin_person}/", in_ruijin(200, anonymous=302)),
-        Case("/enrollments/person/{ningdu_person}/", {
-            **in_ruijin(404, anonymous=302), "ningdu_clerk": 200}),
+        Case("/enrollments/person/{ningdu_person}/", {**in_ruijin(404, anonymous=302), "ningdu_clerk": 200}),
     ],  # fmt: skip
     "enrollments/settings/": [
         # A county's own settings: pages of county roles only.
