@@ -284,3 +284,8 @@ def commit(job_id: int, actor_id: int) -> None:
         job.counts = {**job.counts, **{f"written_{k}": v for k, v in written.items()}}
         job.message = kind.commit_message(written)
         job.save(update_fields=["status", "committed_by", "committed_at", "counts", "message"])
+        # The county's progress figures follow once this commits (debounced, and caught up by the schedule
+        # should Redis be out of reach).
+        from reporting.tasks import queue_rollup
+
+        queue_rollup(county_code=job.county_code)

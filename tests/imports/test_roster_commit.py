@@ -2,12 +2,15 @@
 up to date once each, people created and attached, changed people written over the version they were
 checked against, each write in the audit trail with the import's context."""
 
+import pytest
 from django.db import connection
 from django.test import override_settings
 
 from beneficiaries import roster
 from beneficiaries.models import Household, HouseholdStatus, Person
+from imports import pipeline
 from imports.models import ImportStatus
+from imports.services import import_commit
 
 from .rosters import person_row, village_of, workbook
 from .test_pipeline import MEDIA, PipelineCase
@@ -132,3 +135,17 @@ class RosterCommitTest(PipelineCase):
             self.assertEqual(cursor.fetchone()[0], "on")  # no planner setting changed for it
         self.assertEqual(job.counts, {"new": 3, "rejected": 1})
         self.assertEqual(plan["Plan"]["Plan Rows"], 3)
+
+    def test_a_roll_up_of_the_county_is_queued_once_the_rows_are_saved(self):
+        job = self.read(workbook([person_row(0)]))
+        import_commit(actor=self.clerk, job=job, all_or_nothing=False)
+        asked = []
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr("reporting.tasks._queue", lambda county, countdown: asked.append(county))
+            with self.captureOnCommitCallbacks(execute=False) as callbacks:
+                pipeline.commit(job.pk, self.clerk.pk)
+            self.assertEqual(asked, [])  # not before the commit
+            for callback in callbacks:
+                callback()
+        self.assertEqual(asked, [RUIJIN])
+        self.assertEqual(Person.objects.filter(county_code=RUIJIN).count(), 1)
