@@ -1,6 +1,9 @@
 """The monthly list of the two subsidies: the page and its Excel export."""
 
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -23,6 +26,9 @@ from ..subsidies import (
     visible_county,
 )
 
+# Rows shown on one page; the totals above cover the whole list, and the .xlsx holds every row.
+PAGE_SIZE = 200
+
 
 @login_required
 @permission_required(READ, raise_exception=True)
@@ -42,18 +48,22 @@ def subsidy_list(request):
     }
     if county is not None and chosen is not None:
         subsidies = monthly_subsidy_list(county.code, *chosen, user=user)
+        page = Paginator(subsidies.rows, PAGE_SIZE).get_page(request.GET.get("page"))
         whole = context["may_see_whole"] and request.GET.get("ids") == "full"
         if whole:
             # Each person whose whole number was shown is recorded, as the registry's detail page does.
             IdNumberView.objects.bulk_create(
                 IdNumberView(person_id=pk, viewer=user, path=request.get_full_path()[:200])
-                for pk in {row.person_id for row in subsidies.rows}
+                for pk in {row.person_id for row in page.object_list}
             )
         export = reverse(
             "programs:subsidy-export",
             kwargs={"county": county.code, "year": f"{chosen[0]:04d}", "month": f"{chosen[1]:02d}"},
         )
-        context.update({"list": subsidies, "whole": whole, "export_url": export})
+        query = urlencode({k: v for k, v in request.GET.items() if k != "page" and v})
+        context.update(
+            {"list": subsidies, "page": page, "query": query, "whole": whole, "export_url": export}
+        )
     return render(request, "programs/subsidies/list.html", context)
 
 

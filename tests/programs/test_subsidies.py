@@ -6,6 +6,7 @@ import random
 from datetime import date, timedelta
 from decimal import Decimal
 from io import BytesIO
+from unittest import mock
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -326,6 +327,19 @@ class PagesTest(SubsidyCase):
         page = self.client.get(f"/subsidies/?county={RUIJIN}&month=2018-03&ids=full")
         self.assertNotContains(page, self.living.id_number)
         self.assertEqual(IdNumberView.objects.count(), 2)
+
+    def test_a_long_list_is_shown_a_page_at_a_time_and_only_shown_numbers_are_recorded(self):
+        self.login("ruijin_clerk")
+        with mock.patch("programs.views.subsidies.PAGE_SIZE", 1):
+            first = self.client.get("/subsidies/?month=2018-03&ids=full")
+            second = self.client.get("/subsidies/?month=2018-03&ids=full&page=2")
+        (row,) = first.context["page"].object_list
+        (other,) = second.context["page"].object_list
+        self.assertEqual({row.person_id, other.person_id}, {self.living.pk, self.nursing.pk})
+        self.assertContains(first, "第 1 页，共 2 页")
+        self.assertContains(first, "month=2018-03&amp;ids=full&amp;page=2")
+        self.assertEqual(len(first.context["list"].totals), 2)  # the totals cover the whole list
+        self.assertEqual(IdNumberView.objects.count(), 2)  # one each page
 
     def test_the_city_chooses_among_its_counties_and_others_are_404(self):
         self.login("ganzhou_reviewer")
