@@ -10,6 +10,8 @@ import pytest
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
+# A whole ID number anywhere in the application's output over the run fails it (tests/pii_scan.py).
+pytest_plugins = ["tests.pii_scan"]
 
 
 # This run's own queue: a worker left over from another run on the same Redis never takes its tasks.
@@ -73,6 +75,9 @@ def start_worker(name: str, log_path: Path, *options: str) -> subprocess.Popen:
     from poverty_relief.celery import app
 
     node = f"{name}-{os.getpid()}@{socket.gethostname()}"
+    from tests.pii_scan import watch_worker_log
+
+    watch_worker_log(log_path)
     log = log_path.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "poverty_relief", "worker", "--loglevel=WARNING",
