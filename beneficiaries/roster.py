@@ -494,13 +494,18 @@ ANALYZE roster_commit;
 #   status row. Of two active households with the same village and head, the older is taken.
 # - New rows become people, attached to their household.
 # - Changed rows are written over the person only if it still has the version they were checked against
-#   and is still of this county; the others are left out and counted as stale.
+#   and is still of this county; the others are left out whole (their household cells too) and counted
+#   as stale.
 COMMIT_SQL = """
 WITH wanted AS (
     SELECT DISTINCT ON (village_code, head_name)
         township_code, village_code, head_name, size, poverty_status, exit_year, is_dibao, row_number
-    FROM roster_commit
+    FROM roster_commit r
     WHERE coalesce(head_name, '') <> '' AND coalesce(village_code, '') <> ''
+        AND (outcome = 'new' OR EXISTS (
+            SELECT FROM {people} p
+            WHERE p.id = r.target_id AND p.county_code = %(county)s AND p.version = r.checked_version
+        ))
     ORDER BY village_code, head_name, row_number
 ), existing AS (
     SELECT DISTINCT ON (h.village_code, h.head_name) h.id, h.village_code, h.head_name
@@ -589,8 +594,15 @@ SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated),
 """
 
 
+# pg_advisory_xact_lock(ROSTER_LOCK, county): one roster commit of a county at a time. Two at once would
+# each look for the households they name before the other's were committed, and create them twice.
+ROSTER_LOCK = 0x726F7374  # "rost" in ASCII
+
+
 def _write(cursor, job, actor, now) -> tuple[int, int, int]:
     """(people created, people updated, rows left out as stale)."""
+    # Taken before the statements below, each of which then sees what an earlier commit of the county wrote.
+    cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ROSTER_LOCK, int(job.county_code)])
     tables = {
         "rows": ImportRow._meta.db_table,
         "households": Household._meta.db_table,
