@@ -314,6 +314,15 @@ def enrollment_step(request, pk: int):
     step = request.POST.get("step", "")
     version = int_or_none(request.POST.get("version")) or 0
     allowed = _steps(request.user, enrollment)
+    if step in allowed and not allowed[step] and 0 < version < enrollment.version:
+        # The page was opened before someone else moved the record on: if the step was the user's to take
+        # then, the service refuses it as stale and says so, instead of a bare 403.
+        opened = (
+            Enrollment.pgh_event_model.objects.filter(pgh_obj_id=enrollment.pk, version=version)
+            .order_by("-pgh_id")
+            .first()
+        )
+        allowed[step] = opened is not None and _steps(request.user, opened)[step]
     if step not in allowed or not allowed[step]:
         raise PermissionDenied
     try:
