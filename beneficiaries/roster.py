@@ -396,6 +396,15 @@ class RosterKind:
                 + _("%(stale)s rows were left out: their people were edited or moved after the check.")
                 % written
             )
+        if written.get("kept_households"):
+            message += (
+                " "
+                + _(
+                    "%(kept_households)s households kept what they hold: they were edited after the check, "
+                    "so the file's household cells were not written over them."
+                )
+                % written
+            )
         return message
 
     def refused_message(self) -> str:
@@ -448,8 +457,8 @@ class RosterKind:
     def commit(self, *, job, actor) -> dict[str, int]:
         with pghistory.context(user=actor.pk, import_job=job.pk), connection.cursor() as cursor:
             cursor.execute("SET LOCAL application_name = 'poverty-relief import'")
-            created, updated, stale = _write(cursor, job, actor, timezone.now())
-        return {"created": created, "updated": updated, "stale": stale}
+            created, updated, stale, kept = _write(cursor, job, actor, timezone.now())
+        return {"created": created, "updated": updated, "stale": stale, "kept_households": kept}
 
 
 def _held(id_numbers: list[str]) -> dict[str, Person]:
@@ -496,6 +505,8 @@ ANALYZE roster_commit;
 # - Changed rows are written over the person only if it still has the version they were checked against
 #   and is still of this county; the others are left out whole (their household cells too) and counted
 #   as stale.
+# - A household edited since the check began keeps what it holds (its edit is newer than the file): its
+#   cells are not written, its people still join it, and it is counted.
 COMMIT_SQL = """
 WITH wanted AS (
     SELECT DISTINCT ON (village_code, head_name)
@@ -521,13 +532,24 @@ WITH wanted AS (
         version = h.version + 1,
         updated_at = %(now)s
     FROM existing e JOIN wanted w ON (w.village_code, w.head_name) = (e.village_code, e.head_name)
-    WHERE h.id = e.id AND (
+    WHERE h.id = e.id AND h.updated_at <= %(checked_from)s AND (
         w.size <> h.size
         OR w.poverty_status <> h.poverty_status
         OR (w.poverty_status IS NOT NULL AND w.exit_year IS DISTINCT FROM h.exit_year)
         OR w.is_dibao <> h.is_dibao
     )
     RETURNING h.id, h.poverty_status, h.exit_year, h.is_dibao, h.is_tekun
+), kept AS (
+    SELECT h.id
+    FROM {households} h
+    JOIN existing e ON e.id = h.id
+    JOIN wanted w ON (w.village_code, w.head_name) = (e.village_code, e.head_name)
+    WHERE h.updated_at > %(checked_from)s AND (
+        w.size <> h.size
+        OR w.poverty_status <> h.poverty_status
+        OR (w.poverty_status IS NOT NULL AND w.exit_year IS DISTINCT FROM h.exit_year)
+        OR w.is_dibao <> h.is_dibao
+    )
 ), created AS (
     INSERT INTO {households} (
         county_code, township_code, village_code, head_name, size, poverty_status, exit_year, is_dibao,
@@ -590,7 +612,7 @@ WITH wanted AS (
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated),
-    (SELECT count(*) FROM roster_commit WHERE outcome = 'update')
+    (SELECT count(*) FROM roster_commit WHERE outcome = 'update'), (SELECT count(*) FROM kept)
 """
 
 
@@ -599,8 +621,8 @@ SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated),
 ROSTER_LOCK = 0x726F7374  # "rost" in ASCII
 
 
-def _write(cursor, job, actor, now) -> tuple[int, int, int]:
-    """(people created, people updated, rows left out as stale)."""
+def _write(cursor, job, actor, now) -> tuple[int, int, int, int]:
+    """(people created, people updated, rows left out as stale, households kept as edited since)."""
     # Taken before the statements below, each of which then sees what an earlier commit of the county wrote.
     cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ROSTER_LOCK, int(job.county_code)])
     tables = {
@@ -620,10 +642,11 @@ def _write(cursor, job, actor, now) -> tuple[int, int, int]:
             "note": f"import {job.pk}",
             "not_out": PovertyStatus.NOT_OUT.value,
             "active": LifeStatus.ACTIVE.value,
+            "checked_from": job.started_at or now,
         },
     )
-    created, updated, checked = cursor.fetchone()
-    return created, updated, checked - updated
+    created, updated, checked, kept = cursor.fetchone()
+    return created, updated, checked - updated, kept
 
 
 def _household_changes(household: Household, values: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ checked against, each write in the audit trail with the import's context."""
 import pytest
 from django.db import connection
 from django.test import override_settings
+from django.utils import timezone
 
 from beneficiaries import roster
 from beneficiaries.models import Household, HouseholdStatus, Person
@@ -108,6 +109,21 @@ class RosterCommitTest(PipelineCase):
             dict(Person.objects.values_list("name", "phone")),
             {"刘0000": "13800000000", "刘0001": "13900000001", "刘0002": "13900000002"},
         )
+
+    def test_a_household_edited_after_the_check_keeps_its_edit_and_the_message_says_so(self):
+        self.commit(self.read(workbook([person_row(0), person_row(1)])))
+        rows = [person_row(0, 家庭人口=4), member(5, 0), person_row(1, 家庭人口=6)]
+        job = self.read(workbook(rows))
+        family = self.households()["刘0000"]
+        # A page edit after the check:
+        Household.objects.filter(pk=family.pk).update(size=5, version=2, updated_at=timezone.now())
+        job = self.commit(job)
+        self.assertEqual(job.counts["written_kept_households"], 1)
+        self.assertIn("1户的户信息在校验之后已被修改，保留原值", job.message)
+        family.refresh_from_db()
+        self.assertEqual((family.size, family.version), (5, 2))  # the clerk's edit stands
+        self.assertEqual(Person.objects.get(name="刘0005").household, family)  # the new member joins it
+        self.assertEqual(self.households()["刘0001"].size, 6)  # the other household takes the file's news
 
     def test_every_write_is_in_the_audit_trail_with_the_import(self):
         self.commit(self.read(workbook([person_row(0), person_row(1)])))
