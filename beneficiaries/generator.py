@@ -237,7 +237,9 @@ class RegistryGenerator:
             exit_year = min(exit_year, 2018)
             status_date = date(exit_year + 1, rng.randint(1, 12), rng.randint(1, 28))
         elif status == PovertyStatus.OUT:
-            status_date = date(exit_year, 12, rng.randint(1, 28))
+            # Exits are confirmed over the second half of the year (one draw: the stream stays as it was).
+            day = rng.randint(1, 28)
+            status_date = date(exit_year, 7 + day % 6, day)
         else:
             status_date = date(2014, rng.randint(4, 12), rng.randint(1, 28))
         # 特困 support is for people living alone with no one to provide for them; 低保 excludes it.
