@@ -17,6 +17,7 @@ from .models import ImportJob, ImportStatus
 from .reading import iter_rows
 from .selectors import import_preview, rejected_cells
 from .services import (
+    QueueUnavailable,
     UploadNotAllowed,
     UploadRefused,
     check_upload_kind,
@@ -31,6 +32,7 @@ from .services import (
 @require_http_methods(["GET", "POST"])
 def import_list(request):
     chosen = request.GET.get("kind", "")
+    status = 200
     if request.method == "POST":
         if not request.user.has_perm("imports.add_importjob"):
             raise PermissionDenied
@@ -45,6 +47,8 @@ def import_list(request):
             raise PermissionDenied(refusal.message) from refusal
         except UploadRefused as refusal:
             messages.error(request, refusal.message)
+            if isinstance(refusal, QueueUnavailable):
+                status = 503  # nothing is queued: the clerk uploads again later
         else:
             return redirect("imports:detail", pk=job.pk)
     jobs = (
@@ -57,7 +61,7 @@ def import_list(request):
     for job in jobs:
         job.kind_label = labels.get(job.kind, job.kind)
     context = {"jobs": jobs, "kinds": kinds, "chosen": chosen, "can_upload": bool(kinds)}
-    return render(request, "imports/import_list.html", context)
+    return render(request, "imports/import_list.html", context, status=status)
 
 
 def _uploadable_kinds(user) -> list:

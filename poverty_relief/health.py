@@ -43,6 +43,17 @@ def check_redis() -> str:
     return "ok"
 
 
+def redis_answers(timeout: float = 0.5) -> bool:
+    """Whether Redis (the task queue) answers now, within `timeout`: pages that depend on it say so."""
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=timeout, socket_timeout=timeout)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
 def check_workers() -> str:
     # The first answer is enough: waiting out the timeout for others would make every probe take a second.
     replies = celery_app.control.ping(timeout=1.0, limit=1)
