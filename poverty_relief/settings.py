@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "programs",
     "imports",
     "reporting",
+    "exports",
 ]
 
 MIDDLEWARE = [
@@ -76,6 +77,8 @@ MIDDLEWARE = [
     "pghistory.middleware.HistoryMiddleware",
     # Last, so that it sees the outcome of the authentication above it.
     "axes.middleware.AxesMiddleware",
+    # Innermost: a view that finds PostgreSQL or Redis out of reach answers 503, "try later".
+    "poverty_relief.middleware.ServiceUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "poverty_relief.urls"
@@ -180,6 +183,23 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis that is down, or up but not answering, must not hold a request: every call on a request path gives
+# up within seconds (a publish: two tries of at most REDIS_SOCKET_TIMEOUT each), and the page says to try
+# later. Without a timeout a frozen Redis holds the request for minutes.
+REDIS_SOCKET_TIMEOUT = 2
+REDIS_CONNECT_TIMEOUT = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+CELERY_REDIS_SOCKET_TIMEOUT = REDIS_SOCKET_TIMEOUT
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_CONNECT_TIMEOUT
 # Worker and beat log through LOGGING below (JSON, ID numbers masked), not Celery's own handler.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
@@ -192,6 +212,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reporting.tasks.rollup",
         "schedule": timedelta(minutes=10),
         "kwargs": {"trigger": "schedule"},
+    },
+    # Export files are deleted 7 days after they are written (exports.models.EXPORT_KEEP).
+    "expire-exports": {
+        "task": "exports.tasks.expire_exports",
+        "schedule": timedelta(hours=1),
     },
 }
 

@@ -32,6 +32,7 @@ urlpatterns = [
     path("areas/", include("areas.urls")),
     path("registry/", include("beneficiaries.urls")),
     path("imports/", include("imports.urls")),
+    path("exports/", include("exports.urls")),
     path("", include("programs.urls")),
     path("", include("reporting.views")),
     path("healthz", healthz, name="healthz"),
@@ -40,3 +41,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
 ]
+
+handler400 = "poverty_relief.middleware.bad_request"
+handler500 = "poverty_relief.middleware.server_error"

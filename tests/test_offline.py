@@ -11,6 +11,7 @@ from django.test import override_settings
 
 from .beneficiaries.permission_rows import registry_objects
 from .cast import CastTestCase
+from .exports.permission_rows import export_objects
 from .imports.permission_rows import import_objects
 from .programs.permission_rows import program_objects
 from .reporting.permission_rows import reporting_objects
@@ -51,6 +52,7 @@ class EveryPageStaysHomeTest(CastTestCase):
             **import_objects(cls.cast),
             **program_objects(cls.cast),
             **reporting_objects(cls.cast),
+            **export_objects(cls.cast),
         }
 
     def test_every_page_references_only_this_site(self):

@@ -13,6 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from .beneficiaries.permission_rows import REGISTRY_API, REGISTRY_PAGES, registry_objects
 from .cast import GANZHOU, NINGDU, RUIJIN, CastTestCase
+from .exports.permission_rows import EXPORT_PAGES, export_objects
 from .imports.permission_rows import IMPORT_API, IMPORT_PAGES, import_objects
 from .permission_table import (
     GANZHOU_READERS,
@@ -82,6 +83,7 @@ EXPECTATIONS: dict[str, list[Case]] = {
     **PROGRAM_API,
     **DASHBOARD_PAGES,
     **REPORTING_API,
+    **EXPORT_PAGES,
 }
 
 
@@ -119,6 +121,7 @@ class PermissionMatrixTest(CastTestCase):
             **import_objects(cls.cast),
             **program_objects(cls.cast),
             **reporting_objects(cls.cast),
+            **export_objects(cls.cast),
         }
 
     def request(self, case: Case):

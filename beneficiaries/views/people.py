@@ -7,13 +7,13 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from areas.models import Area, AreaLevel
 from areas.scoping import get_visible_or_404
+from exports.registry import registry_file_name, registry_people, registry_title, registry_write
 from poverty_relief.responses import xlsx_response
 
 from ..choices import DisabilityCategory, DisabilityLevel, Gender
@@ -27,7 +27,6 @@ from ..models import (
     PovertyStatus,
     RegistryExport,
 )
-from ..roster_workbooks import person_export_rows, roster_title, write_roster
 from ..selectors import PERSON_FILTERS, keyset_page, mask_id_number, person_search
 from ..services import (
     person_check,
@@ -315,16 +314,16 @@ def area_options(request):
 @permission_required(FULL_ID, raise_exception=True)
 @require_GET
 def registry_export(request):
-    """The county's registry in the roster layout: edit it in Excel and upload it again."""
+    """The county's registry in the roster layout: edit it in Excel and upload it again.
+
+    Written while the request waits; the list's export button starts a background export instead (the
+    exports app), which writes the same file through the same code."""
     county = county_of(request.user)
-    people = Person.objects.visible_to(request.user).filter(life_status=LifeStatus.ACTIVE)
+    people = registry_people(request.user, {})
     out = BytesIO()
-    title = roster_title(request.user.area.name)
-    rows = write_roster(
-        person_export_rows(people), out, title=title, subtitle=timezone.localdate().isoformat()
-    )
+    rows = registry_write(people, out, title=registry_title(request.user.area), whole_numbers=True)
     RegistryExport.objects.create(exported_by=request.user, county_code=county, rows=rows)
-    return xlsx_response(out.getvalue(), f"{title}-{county}.xlsx")
+    return xlsx_response(out.getvalue(), registry_file_name(request.user.area))
 
 
 @login_required

@@ -28,6 +28,7 @@ from programs.facilities import facility_create
 from tests.beneficiaries.factories import household_data, location, person_data
 from tests.beneficiaries.permission_rows import registry_objects
 from tests.cast import NINGDU, CastTestCase
+from tests.exports.permission_rows import export_objects
 from tests.imports.permission_rows import import_objects
 from tests.imports.rosters import person_row, workbook
 from tests.programs.permission_rows import program_objects
@@ -99,6 +100,8 @@ class CanaryTest(CastTestCase):
             "enrollment": enrollment.pk, "job": job.pk, "township": person.township_code,
         }  # fmt: skip
         cls.id_number = person.id_number
+        # Written after the canaries are planted, so that 宁都县's export file holds them.
+        cls.objects.update(export_objects(cls.cast))
         cls.ruijin_token = Token.objects.create(user=cls.cast["ruijin_clerk"]).key
 
     def variants(self, url: str) -> list[str]:
