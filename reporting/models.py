@@ -87,3 +87,57 @@ class RollupRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.county_code or 'all'} {self.started_at:%Y-%m-%d %H:%M:%S}: {self.rows} rows"
+
+
+class ProgressMonth(models.Model):
+    """What a province, city or county achieved in one month of a year, and up to that month's end:
+    people out of poverty (no benefit type) and each benefit type, as `Progress` counts them, dated by
+    `reporting.trend`. A row only for a month in which something was achieved; the months between carry
+    the cumulative figure forward. At the last row of a year the cumulative figures equal the year's
+    `Progress.achieved` and `achieved_for_target` of the same area and type. Townships and villages
+    have no rows: a trend of a few people a month says little, and their rows would outnumber all the
+    others many times over."""
+
+    year = models.PositiveSmallIntegerField(_("year"))
+    month = models.PositiveSmallIntegerField(_("month"))
+    area_code = models.CharField(_("area"), max_length=12)
+    level = models.CharField(_("level"), max_length=10, choices=AreaLevel.choices)
+    # Derived data, as in Progress: no constraint on the benefit type.
+    benefit_type = models.ForeignKey(
+        "programs.BenefitType",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("benefit type"),
+    )
+    achieved = models.PositiveIntegerField(_("achieved in the month"), default=0)
+    cumulative = models.PositiveIntegerField(_("achieved to the month's end"), default=0)
+    # As Progress.achieved_for_target: a city's leaves out its province-managed counties.
+    cumulative_for_target = models.PositiveIntegerField(
+        _("achieved against the target to the month's end"), default=0
+    )
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("monthly progress row")
+        verbose_name_plural = _("monthly progress rows")
+        constraints = [
+            # The one index: a page reads an area's year (one range of it), a county run its three areas and
+            # its city's counties (a prefix of codes).
+            models.UniqueConstraint(
+                fields=["area_code", "year", "benefit_type", "month"],
+                name="progress_month_once_per_area",
+                nulls_distinct=False,
+                opclasses=["varchar_pattern_ops", "int2_ops", "varchar_pattern_ops", "int2_ops"],
+            ),
+            models.CheckConstraint(
+                condition=models.Q(month__gte=1, month__lte=12), name="progress_month_1_12"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        kind = self.benefit_type_id or "out-of-poverty"
+        return f"{self.year}-{self.month:02d} {self.area_code} {kind}: {self.cumulative}"

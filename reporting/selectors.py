@@ -61,6 +61,7 @@ class AreaProgress:
     computed_at: datetime | None
     stale: bool
     benefit_types: list[str | None] = field(default_factory=list)
+    latest_run: int | None = None  # the run the rows were read after: what cached reads are keyed on
 
     def all_rows(self) -> list[ProgressRow]:
         return [*self.rows, *self.children]
@@ -114,7 +115,7 @@ def area_progress(*, area: Area, year: int, benefit_type: str | None = ALL) -> A
     key = (area.code, area.name, area.level, area.parent_id or "", year, benefit_type)
     own, children, types = _read_rows(*key, latest_run=latest_run)
     return AreaProgress(
-        area, year, list(own), list(children), computed_at, is_stale(computed_at), list(types)
+        area, year, list(own), list(children), computed_at, is_stale(computed_at), list(types), latest_run
     )
 
 
@@ -156,6 +157,56 @@ def _read_rows(code, name, level, parent, year, benefit_type, *, latest_run) -> 
     )
     return own, tuple(children), tuple(types)
 
+
+#: Levels with monthly rows (`reporting.trend`).
+TREND_LEVELS = (AreaLevel.PROVINCE, AreaLevel.CITY, AreaLevel.COUNTY)
+
+
+@dataclass(frozen=True, slots=True)
+class MonthlyProgress:
+    """A year's twelve months of one area and benefit type (None: the headline), January first: what
+    was achieved up to each month's end, in all and against the area's own target."""
+
+    benefit_type: str | None
+    cumulative: tuple[int, ...]
+    cumulative_for_target: tuple[int, ...]
+
+
+def area_trend(*, progress: AreaProgress) -> dict[str | None, MonthlyProgress]:
+    """The monthly figures of the area and year that `progress` was read for, by benefit type (None for
+    the headline); a type with nothing achieved in the year has none. Read after the same run as
+    `progress` and kept until the next, as its rows are: no query on a page view between runs, and
+    none for a township (no monthly rows)."""
+    if progress.area.level not in TREND_LEVELS:
+        return {}
+    return _read_months(progress.area.code, progress.year, latest_run=progress.latest_run)
+
+
+@lru_cache(maxsize=512)
+def _read_months(code: str, year: int, *, latest_run: int | None) -> dict[str | None, MonthlyProgress]:
+    with connection.cursor() as cursor:
+        cursor.execute(AREA_MONTHS, [code, year])
+        found = cursor.fetchall()
+    months: dict[str | None, dict[int, tuple[int, int]]] = {}
+    for type_code, month, cumulative, for_target in found:
+        months.setdefault(type_code, {})[month] = (cumulative, for_target)
+    trend = {}
+    for type_code, by_month in months.items():
+        carried, series = (0, 0), []
+        for month in range(1, 13):  # a month without a row achieved nothing: the figure carries over
+            carried = by_month.get(month, carried)
+            series.append(carried)
+        trend[type_code] = MonthlyProgress(
+            type_code, tuple(c for c, _ in series), tuple(t for _, t in series)
+        )
+    return trend
+
+
+# An area's monthly rows of a year: one range of the index (area, year, type, month).
+AREA_MONTHS = """
+SELECT benefit_type_id, month, cumulative, cumulative_for_target FROM reporting_progressmonth
+WHERE area_code = %s AND year = %s
+"""
 
 # The area's own rows and its children's: both are ranges of the one index (parent, year, type, area).
 AREA_ROWS = """

@@ -9,18 +9,20 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from kombu.exceptions import OperationalError
 
 from areas.models import PROVINCE_CODE, Area, AreaLevel
 from areas.scoping import get_visible_or_404
+from poverty_relief.health import redis_answers
 from poverty_relief.responses import xlsx_response
 from programs.models import BenefitType
 
 from .exports import progress_table_workbook
 from .ledger import ledger_workbook
-from .selectors import ALL, area_progress, rollup_interval
+from .selectors import ALL, TREND_LEVELS, area_progress, area_trend, rollup_interval
 
 PERMISSION = "programs.view_target"  # as the progress API: every registry role, not the administrator
 YEARS = range(2018, 2021)
@@ -111,11 +113,49 @@ def dashboard(request, code: str):
         "chosen_name": names.get(chosen, _("People out of poverty")),
         "choices": [(row.benefit_type, names[row.benefit_type]) for row in progress.rows if row.benefit_type],
         "chart": chart,
+        "trend": _trend_chart(progress, cards, chosen_key) if area.level in TREND_LEVELS else None,
         "trail": _trail(request.user, area),
         "can_recompute": can_recompute(request.user),
         "interval_minutes": int(rollup_interval().total_seconds() // 60),
+        "queue_down": not redis_answers(),
     }
     return render(request, "reporting/dashboard.html", context)
+
+
+def _months_passed(year: int) -> int:
+    """How many months of the year to draw: none of a year to come, up to this month of this one."""
+    today = timezone.localdate()
+    return 12 if year < today.year else today.month if year == today.year else 0
+
+
+def _trend_chart(progress, cards: list[dict], chosen: str | None) -> dict:
+    """The monthly chart's data: for the headline and each measure with a target (the cards), what was
+    achieved against the target up to each month's end (as the card counts it), and the target. The
+    page shows the headline and the measure chosen for the areas below; the legend adds the others."""
+    trend = area_trend(progress=progress)
+    shown = _months_passed(progress.year)
+    series = []
+    for card in cards:
+        row = card["row"]
+        if row.benefit_type is not None and not row.target:
+            continue
+        months = trend.get(row.benefit_type)
+        series.append(
+            {
+                "name": card["name"],
+                "headline": row.benefit_type is None,
+                "selected": row.benefit_type in (None, chosen),
+                "unit": row.unit,
+                "target": row.target,
+                "values": list(months.cumulative_for_target[:shown]) if months else [0] * shown,
+            }
+        )
+    return {
+        "months": [_("Month %(month)d") % {"month": month} for month in range(1, 13)],
+        "shown": shown,
+        "target_label": _("Target: %(target)s"),
+        "series": series,
+    }
 
 
 def _trail(user, area: Area) -> list[Area]:

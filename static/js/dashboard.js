@@ -1,5 +1,6 @@
-// Draws the dashboard's chart from the JSON the page carries: a map of the cities for the province,
-// a bar per area below for other areas. Clicking an area opens its own dashboard.
+// Draws the dashboard's charts from the JSON the page carries: a map of the cities for the province,
+// a bar per area below for other areas (clicking an area opens its own dashboard), and the monthly
+// progress of the area itself against its targets.
 (function () {
   "use strict";
 
@@ -74,11 +75,81 @@
     element.dataset.drawn = "bars";
   }
 
+  var COLOURS = ["#c0392b", "#1f6fb2", "#2e8b57", "#d08a00", "#7b4fa0", "#13828a", "#8c564b", "#d45087"];
+
+  // One line per measure (what was achieved up to each month's end, its latest figure at the end) and
+  // a dashed one for its target, under one legend entry. The headline and the measure chosen on the
+  // page are shown; the legend adds the others, whose units (people, households, facilities) differ.
+  function drawTrend(element, data) {
+    var series = [];
+    var selected = {};
+    var byName = {};
+    var isTarget = [];
+    data.series.forEach(function (measure, n) {
+      var colour = COLOURS[n % COLOURS.length];
+      byName[measure.name] = measure;
+      selected[measure.name] = measure.selected;
+      isTarget.push(false);
+      series.push({
+        name: measure.name, type: "line", data: measure.values, symbolSize: 6,
+        itemStyle: { color: colour }, lineStyle: { width: 2.5 },
+        endLabel: { show: true, formatter: "{c}", color: colour, fontWeight: "bold" },
+      });
+      if (measure.target) {
+        isTarget.push(true);
+        series.push({
+          name: measure.name, type: "line", symbol: "none", silent: true,
+          data: data.months.map(function () { return measure.target; }),
+          itemStyle: { color: colour }, lineStyle: { type: "dashed", width: 1.5 },
+          endLabel: {
+            show: true, color: colour,
+            formatter: function () { return data.target_label.replace("%(target)s", measure.target); },
+          },
+        });
+      }
+    });
+    var chart = window.echarts.init(element, null, { renderer: "canvas" });
+    chart.setOption({
+      animation: false,
+      legend: {
+        type: "scroll", orient: "vertical", right: 10, top: 10, bottom: 10, width: 230, selected: selected,
+        inactiveColor: "#9a9a9a",
+        textStyle: { width: 200, overflow: "truncate" }, tooltip: { show: true },
+      },
+      tooltip: {
+        trigger: "axis",
+        formatter: function (points) {
+          var lines = [points.length ? points[0].axisValue : ""];
+          points.forEach(function (p) {
+            var measure = byName[p.seriesName];
+            if (isTarget[p.seriesIndex] || p.value === undefined) { return; }
+            var shown = measure.target
+              ? p.value + " / " + measure.target + "（" + Math.round((p.value * 100) / measure.target) + "%）"
+              : String(p.value);
+            lines.push(p.marker + measure.name + "：" + shown);
+          });
+          return lines.join("<br>");
+        },
+      },
+      grid: { left: 20, right: 330, top: 30, bottom: 20, containLabel: true },
+      xAxis: { type: "category", boundaryGap: false, data: data.months },
+      yAxis: { type: "value", minInterval: 1 },
+      series: series,
+    });
+    window.addEventListener("resize", function () { chart.resize(); });
+    element.dataset.drawn = "trend";
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    if (!window.echarts) { return; }
     var element = document.getElementById("progress-chart");
     var source = document.getElementById("chart-data");
-    if (!element || !source || !window.echarts) { return; }
-    var data = JSON.parse(source.textContent);
-    if (data.level === "province") { drawMap(element, data); } else { drawBars(element, data); }
+    if (element && source) {
+      var data = JSON.parse(source.textContent);
+      if (data.level === "province") { drawMap(element, data); } else { drawBars(element, data); }
+    }
+    var trend = document.getElementById("trend-chart");
+    var trendSource = document.getElementById("trend-data");
+    if (trend && trendSource) { drawTrend(trend, JSON.parse(trendSource.textContent)); }
   });
 })();

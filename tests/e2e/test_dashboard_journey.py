@@ -1,6 +1,8 @@
-"""A province officer opens the dashboard, sees the map drawn, and drills down to a city and a county."""
+"""A province officer opens the dashboard, sees the map and the monthly trend drawn, and drills down to a city
+and a county."""
 
 import pytest
+from django.utils import translation
 
 from accounts.models import Role
 from accounts.services import user_create
@@ -10,6 +12,7 @@ from programs.models import Target
 from programs.services import plan_load, target_split
 from reporting.services import rollup_run
 
+from .conftest import ARTIFACTS
 from .test_login_journey import PASSWORD, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -27,16 +30,17 @@ def progress(area_tree):
     rollup_run()
 
 
-def canvas_drawn(page) -> bool:
+def canvas_drawn(page, chart: str = "#progress-chart") -> bool:
     """The chart's canvas exists and has pixels that are not blank."""
     return page.evaluate(
-        """() => {
-            const canvas = document.querySelector('#progress-chart canvas');
+        """(chart) => {
+            const canvas = document.querySelector(chart + ' canvas');
             if (!canvas || canvas.width === 0) return false;
             const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
             for (let i = 3; i < data.length; i += 4) { if (data[i] !== 0) return true; }
             return false;
-        }"""
+        }""",
+        chart,
     )
 
 
@@ -47,11 +51,17 @@ def test_the_province_drills_down_from_the_map_to_a_county(page, live_server, pr
     page.wait_for_timeout(300)
     assert canvas_drawn(page)
     assert page.get_by_role("heading", name="2018年江西省脱贫进度").is_visible()
+    page.wait_for_selector("#trend-chart[data-drawn='trend'] canvas")
+    assert canvas_drawn(page, "#trend-chart")
+    with translation.override("zh-hans"):
+        assert page.get_by_role("heading", name=translation.gettext("Monthly progress")).is_visible()
     screenshot("dashboard-province")
+    page.locator("section.trend").screenshot(path=str(ARTIFACTS / "dashboard-trend.png"))
 
     page.get_by_role("link", name="赣州市", exact=True).first.click()
     page.wait_for_selector("#progress-chart[data-drawn='bars'] canvas")
     assert canvas_drawn(page)
+    assert canvas_drawn(page, "#trend-chart")
     assert "/progress/360700/" in page.url
     screenshot("dashboard-city")
 
