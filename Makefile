@@ -13,8 +13,9 @@ DEVSTACK_SCRIPT := -P poverty_relief/devstack.py
 # Stamps: the install runs again only when pyproject.toml changes (or the venv is new).
 RUN_DEPS := $(VENV)/.installed-run
 TEST_DEPS := $(VENV)/.installed-test
+LOAD_DEPS := $(VENV)/.installed-load
 
-.PHONY: run test lint load-areas env stop status clean
+.PHONY: run test lint load load-areas env stop status clean
 
 run: $(RUN_DEPS)
 	$(DEVSTACK) run
@@ -24,6 +25,11 @@ test: $(TEST_DEPS)
 
 lint: $(TEST_DEPS)
 	$(PY) -m ruff check .
+
+# Not part of `make test`: 50 clerks against gunicorn while a roster imports, in a scratch database (see
+# load/run.py and docs/operations.md, "Load test"). LOAD_ARGS passes options, e.g. LOAD_ARGS="--users 10".
+load: $(LOAD_DEPS)
+	$(PY) load/run.py $(LOAD_ARGS)
 
 load-areas: $(RUN_DEPS)
 	$(DEVSTACK) manage load_areas
@@ -56,4 +62,8 @@ $(RUN_DEPS): pyproject.toml | $(PY)
 
 $(TEST_DEPS): pyproject.toml | $(PY)
 	$(PY) $(DEVSTACK_SCRIPT) install local dev
+	@touch $@ $(RUN_DEPS)
+
+$(LOAD_DEPS): pyproject.toml | $(PY)
+	$(PY) $(DEVSTACK_SCRIPT) install local load
 	@touch $@ $(RUN_DEPS)
