@@ -1,9 +1,13 @@
 """Uploads, commits and discards of import jobs; the work itself runs in imports.tasks."""
 
 import hashlib
+import logging
+from datetime import datetime, timedelta
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
@@ -13,6 +17,12 @@ from .kinds import KINDS
 from .models import ImportJob, ImportStatus
 
 MAX_UPLOAD_BYTES = 30 * 1024 * 1024
+# An uploaded file and its staged rows carry whole ID numbers: they are kept this long after the job ends
+# (saved, refused, discarded), or after the upload for a job never reviewed, then deleted. The job itself
+# stays, with its counts and errors by column.
+UPLOAD_KEEP = timedelta(days=30)
+
+logger = logging.getLogger(__name__)
 
 
 class UploadRefused(Exception):
@@ -131,3 +141,32 @@ def import_discard(*, actor, job: ImportJob) -> ImportJob:
     job.rows.all().delete()
     job.refresh_from_db()
     return job
+
+
+def import_files_purge(now: datetime | None = None) -> int:
+    """Delete the files and staged rows of jobs older than UPLOAD_KEEP; returns how many jobs lost them.
+
+    A job still waiting for review that long is discarded first: nobody will save it now."""
+    cutoff = (now or timezone.now()) - UPLOAD_KEEP
+    ImportJob.objects.filter(status=ImportStatus.REVIEW, created_at__lt=cutoff).update(
+        status=ImportStatus.DISCARDED
+    )
+    ended = [ImportStatus.COMMITTED, ImportStatus.REFUSED, ImportStatus.DISCARDED]
+    old = (
+        ImportJob.objects.filter(status__in=ended)
+        .filter(Q(committed_at__lt=cutoff) | Q(committed_at__isnull=True, created_at__lt=cutoff))
+        .exclude(file="")
+    )
+    purged = 0
+    for job in old.iterator(chunk_size=100):
+        with transaction.atomic():
+            job.rows.all().delete()
+            ImportJob.objects.filter(pk=job.pk).update(file="")
+            name = job.file.name
+            # The file goes once the row no longer names it: a failure here leaves an orphan file, never a
+            # job that names a missing one without saying so.
+            transaction.on_commit(lambda name=name, storage=job.file.storage: storage.delete(name))
+        purged += 1
+    if purged:
+        logger.info("deleted the uploaded files and staged rows of %s import jobs", purged)
+    return purged

@@ -213,6 +213,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=10),
         "kwargs": {"trigger": "schedule"},
     },
+    # Uploaded files and staged rows are deleted 30 days after the job ends (imports.services.UPLOAD_KEEP).
+    "purge-import-files": {
+        "task": "imports.tasks.purge_import_files",
+        "schedule": timedelta(hours=6),
+    },
     # Export files are deleted 7 days after they are written (exports.models.EXPORT_KEEP).
     "expire-exports": {
         "task": "exports.tasks.expire_exports",
