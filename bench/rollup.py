@@ -21,6 +21,10 @@ Prints one JSON line last: people, records, seconds, county_seconds, baseline_se
 selector keeps the rows it read until the next run; here every call reads them), rows, county,
 dashboard_queries, runs, county_runs, load_average (the machine's, at the end).
 
+With `--keep` and `BENCH_DATABASE`, the database stays after the run and a later run with `--keep` reuses
+the data generated there (same `--people` and `--records`): it empties the tables the roll-up writes and
+vacuums, so the first run is again into empty tables; the approvals of earlier runs are undone.
+
 The data: households spread over every village of the real area tree (all counties), written village after
 village as county imports write them, so that a county's rows lie together; people are their members
 (four households for every five people, so a quarter of the households have two registered members);
@@ -413,6 +417,21 @@ def percentile(values: list[float], share: float) -> float:
     return values[min(len(values) - 1, round(share * (len(values) - 1)))]
 
 
+def generate_all(people: int, records: int) -> None:
+    from django.db import connection
+
+    from areas.services import areas_load
+    from programs.services import plan_load
+
+    areas_load()
+    plan_load()
+    print(f"generating {people} people and {records} enrolments", flush=True)
+    generate_seconds = timed(lambda: generate(people, records, log=lambda line: print(line, flush=True)))
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    print(f"generated in {generate_seconds:.1f} s (VACUUM ANALYZE included)", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=1_000_000)
@@ -429,25 +448,42 @@ def main():
         "--sample", type=int, default=100_000, help="rows of each table the baseline loops over"
     )
     parser.add_argument("--calls", type=int, default=50, help="selector calls per dashboard client")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the database named by BENCH_DATABASE after the run, and reuse the data generated "
+        "there by an earlier run with --keep (the roll-up's tables are emptied first)",
+    )
     args = parser.parse_args()
 
-    with scratch_database():
+    with scratch_database(keep=args.keep):
+        from django.apps import apps
         from django.db import connection
 
-        from areas.services import areas_load
-        from programs.services import plan_load
-        from reporting.models import Progress, RollupTrigger
+        from beneficiaries.models import Person
+        from programs.models import Enrollment
+        from reporting.models import Progress, RollupRun, RollupTrigger
         from reporting.services import rollup_run
 
-        areas_load()
-        plan_load()
-        print(f"generating {args.people} people and {args.records} enrolments", flush=True)
-        generate_seconds = timed(
-            lambda: generate(args.people, args.records, log=lambda line: print(line, flush=True))
-        )
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE")
-        print(f"generated in {generate_seconds:.1f} s (VACUUM ANALYZE included)", flush=True)
+        if args.keep and Person.objects.exists():
+            if Person.objects.count() != args.people or Enrollment.objects.count() != args.records:
+                raise SystemExit(f"{connection.settings_dict['NAME']} holds other data: drop it first")
+            # Every table the roll-up writes (the yearly rows and any others of the app), not its runs.
+            written = [
+                model._meta.db_table
+                for model in apps.get_app_config("reporting").get_models()
+                if model is not RollupRun
+            ]
+            print(f"reusing the generated data; emptied {', '.join(written)}", flush=True)
+            with connection.cursor() as cursor:
+                cursor.execute(f"TRUNCATE {', '.join(written)}")
+                # Earlier runs' approvals undone: only `approve` raises a generated record's version.
+                cursor.execute(
+                    "UPDATE programs_enrollment SET status = 'applied', version = 1 WHERE version > 1"
+                )
+                cursor.execute("VACUUM ANALYZE")
+        else:
+            generate_all(args.people, args.records)
 
         def timed_run(label: str, county_code: str | None = None) -> float:
             started = time.perf_counter()

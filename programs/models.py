@@ -292,6 +292,12 @@ class Enrollment(Located):
             models.Index(fields=["person", "year"], name="enrollment_person_year_idx"),
             models.Index(fields=["household", "benefit_type"], name="enrollment_household_type_idx"),
             models.Index(fields=["facility"], name="enrollment_facility_idx"),
+            # The roll-up's per-village counts read this index alone, in its order (no sort, no hash).
+            models.Index(
+                fields=["village_code", "year", "benefit_type"],
+                include=["status", "recipient_unit", "amount"],
+                name="enrollment_rollup_idx",
+            ),
         ]
         constraints = [
             *located_constraints("enrollment"),

@@ -110,6 +110,9 @@ def rollup_run(
             changed += max(cursor.rowcount, 0)
         cursor.execute(sql.count, params)
         rows = cursor.fetchone()[0]
+        from .trend import trend_rollup  # the monthly rows of the same areas, in the same transaction
+
+        trend_rollup(cursor=cursor, params=params)
         cursor.execute("DROP TABLE rollup_village, rollup_target, rollup_rows, rollup_changes")
         cursor.execute("SELECT clock_timestamp()")
         run = RollupRun.objects.create(
@@ -123,17 +126,24 @@ def rollup_run(
     return RollupResult(skipped=False, run=run)
 
 
-# Per village: the counted enrolments of each year and benefit type (a hash aggregate: no sort, no
-# distinct count). Households are counted for household-unit types, where each record is one.
+# Per village: the counted enrolments of each year and benefit type (no distinct count). Households are
+# counted for household-unit types, where each record is one. The whole province is read from the index
+# that holds these columns in this order (enrollment_rollup_idx), group after group: a hash aggregate
+# would hold a million groups of text keys and spill them to disk, at two to three times the cost. Rows
+# on pages changed since the last vacuum are checked in the table too (slower, still well ahead of the
+# hash). Figures are integers from here on, as in the roll-up table: sums of integers stay integers
+# (numeric sums are slow).
 ENROLMENT_TOTALS = """
 DROP TABLE IF EXISTS rollup_village;
+{sorted}
 CREATE TEMP TABLE rollup_village ON COMMIT DROP AS
-SELECT e.year, e.benefit_type_id, e.village_code, count(*) AS achieved,
-    nullif(count(*) FILTER (WHERE e.recipient_unit = 'household'), 0) AS households,
+SELECT e.year, e.benefit_type_id, e.village_code, count(*)::int AS achieved,
+    nullif(count(*) FILTER (WHERE e.recipient_unit = 'household'), 0)::int AS households,
     coalesce(sum(e.amount), 0) AS amount
 FROM programs_enrollment e
 WHERE e.status = ANY(%(statuses)s) {in_county}
-GROUP BY e.year, e.benefit_type_id, e.village_code
+GROUP BY e.village_code, e.year, e.benefit_type_id;
+SET LOCAL enable_hashagg = on
 """
 
 # Per village: the people whose household got out of poverty in each year, and those households. The
@@ -141,7 +151,7 @@ GROUP BY e.year, e.benefit_type_id, e.village_code
 EXIT_TOTALS = """
 INSERT INTO rollup_village (year, benefit_type_id, village_code, achieved, households, amount)
 WITH x AS MATERIALIZED ({exits})
-SELECT year, NULL, village_code, sum(people), count(*), 0
+SELECT year, NULL, village_code, sum(people)::int, count(*)::int, 0
 FROM (
     SELECT x.year, p.village_code, p.household_id, count(*) AS people
     FROM x JOIN beneficiaries_person p ON p.household_id = x.household_id
@@ -149,7 +159,7 @@ FROM (
     GROUP BY 1, 2, 3
 ) members
 GROUP BY year, village_code;
-ANALYZE rollup_village;
+ANALYZE rollup_village (year, benefit_type_id, village_code);
 """
 _YEAR_OUT = "coalesce(s.exit_year, extract(year FROM s.effective_date)::int)"
 ALL_EXITS = f"""
@@ -175,7 +185,7 @@ TARGETS = """
 DROP TABLE IF EXISTS rollup_target;
 CREATE TEMP TABLE rollup_target ON COMMIT DROP AS
 SELECT t.year, t.benefit_type_id, t.area_id AS area_code, a.level, t.quantity,
-    (SELECT coalesce(sum(c.quantity), 0) FROM programs_target c WHERE c.parent_id = t.id) AS allocated
+    (SELECT coalesce(sum(c.quantity), 0)::int FROM programs_target c WHERE c.parent_id = t.id) AS allocated
 FROM programs_target t
 JOIN areas_area a ON a.code = t.area_id
 WHERE true {in_county}
@@ -201,8 +211,11 @@ def _rows(head: str, **parts: str) -> str:
 
 
 # Villages straight from their totals (a million rows and more: they are not copied again), townships
-# and counties into a temporary table, with the cities and the province below.
-_VILLAGES = _rows(
+# and counties into a temporary table (both in one pass over the villages), with the cities and the
+# province below. Targets are seldom given to villages: without any, the villages' rows are their totals
+# as they are (no join, row by row, with an empty table); each branch is decided once per run.
+_VILLAGE_TARGETS = "(SELECT FROM rollup_target WHERE level = 'village')"
+_TARGETED_VILLAGES = _rows(
     "",
     achieved="""
         SELECT year, benefit_type_id, village_code AS area_code, achieved, achieved AS achieved_for_target,
@@ -212,20 +225,24 @@ _VILLAGES = _rows(
     level="'village'",
     parent="left(c.area_code, 9)",
 )
+_VILLAGES = f"""
+SELECT year, village_code AS area_code, 'village'::text AS level, left(village_code, 9) AS parent_code,
+    benefit_type_id, NULL::int AS target, NULL::int AS allocated, achieved, achieved AS achieved_for_target,
+    households, amount
+FROM rollup_village
+WHERE NOT EXISTS {_VILLAGE_TARGETS}
+UNION ALL
+{_TARGETED_VILLAGES}WHERE EXISTS {_VILLAGE_TARGETS}"""  # noqa: S608
 BELOW_CITY = _rows(
     "DROP TABLE IF EXISTS rollup_rows; CREATE TEMP TABLE rollup_rows ON COMMIT DROP AS",
     achieved="""
-        WITH townships AS MATERIALIZED (
-            SELECT year, benefit_type_id, left(village_code, 9) AS area_code, sum(achieved) AS achieved,
-                sum(households) AS households, sum(amount) AS amount
-            FROM rollup_village GROUP BY 1, 2, 3
-        )
-        SELECT year, benefit_type_id, area_code, achieved, achieved AS achieved_for_target, households, amount
-        FROM townships
-        UNION ALL
-        SELECT year, benefit_type_id, left(area_code, 6), sum(achieved), sum(achieved), sum(households),
-            sum(amount)
-        FROM townships GROUP BY 1, 2, 3""",
+        SELECT year, benefit_type_id,
+            CASE grouping(left(village_code, 9)) WHEN 0 THEN left(village_code, 9) ELSE left(village_code, 6)
+            END AS area_code,
+            sum(achieved)::int AS achieved, sum(achieved)::int AS achieved_for_target,
+            sum(households)::int AS households, sum(amount) AS amount
+        FROM rollup_village
+        GROUP BY year, benefit_type_id, GROUPING SETS (left(village_code, 9), left(village_code, 6))""",
     levels="'township', 'county'",
     level="CASE length(c.area_code) WHEN 9 THEN 'township' ELSE 'county' END",
     parent="CASE length(c.area_code) WHEN 9 THEN left(c.area_code, 6) ELSE left(c.area_code, 4) || '00' END",
@@ -286,7 +303,7 @@ IN_COUNTY_ROWS = """(
 
 # The differences, in one join: rows only live (to delete), only new (to add), or with other figures.
 CHANGES = f"""
-ANALYZE rollup_rows;
+ANALYZE rollup_rows (year, area_code, level, parent_code, benefit_type_id);
 DROP TABLE IF EXISTS rollup_changes;
 CREATE TEMP TABLE rollup_changes ON COMMIT DROP AS
 SELECT l.id AS live_id, n.*
@@ -331,7 +348,9 @@ def _statements(county: bool) -> Statements:
     exits = COUNTY_EXITS if county else ALL_EXITS
     return Statements(
         compute=(
-            ENROLMENT_TOTALS.format(in_county=in_county["enrollment"]),
+            ENROLMENT_TOTALS.format(
+                in_county=in_county["enrollment"], sorted="" if county else "SET LOCAL enable_hashagg = off;"
+            ),
             EXIT_TOTALS.format(exits=exits, in_county=in_county["person"]),
             TARGETS.format(in_county=in_county["target"]),
             BELOW_CITY,
