@@ -92,7 +92,10 @@ def template_download(request, kind: str):
 @permission_required("imports.view_importjob", raise_exception=True)
 @require_GET
 def import_detail(request, pk: int):
-    job = get_visible_or_404(ImportJob, request.user, pk=pk)
+    return _detail(request, get_visible_or_404(ImportJob, request.user, pk=pk))
+
+
+def _detail(request, job: ImportJob, status: int = 200):
     kind = get_kind(job.kind)
     whole = request.user.has_perm(kind.whole_numbers_permission)
     context = {"job": job, "kind": kind, "finished": _finished(job), "whole_numbers": whole}
@@ -101,7 +104,7 @@ def import_detail(request, pk: int):
         context["stats"] = [
             (label, context["counts"].get(outcome, 0), style) for outcome, label, style in kind.outcomes
         ]
-    return render(request, "imports/import_detail.html", context)
+    return render(request, "imports/import_detail.html", context, status=status)
 
 
 def _finished(job: ImportJob) -> bool:
@@ -127,6 +130,11 @@ def import_commit_view(request, pk: int):
     job = get_visible_or_404(ImportJob, request.user, pk=pk)
     try:
         import_commit(actor=request.user, job=job, all_or_nothing=request.POST.get("all_or_nothing") == "on")
+    except QueueUnavailable as refusal:
+        # Nothing was queued and the upload is as it was: the same page, with "try later", as a 503.
+        messages.error(request, refusal.message)
+        job.refresh_from_db()
+        return _detail(request, job, status=503)
     except UploadRefused as refusal:
         messages.error(request, refusal.message)
     return redirect("imports:detail", pk=job.pk)

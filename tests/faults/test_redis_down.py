@@ -174,6 +174,16 @@ def test_with_redis_down_the_registry_goes_on_and_nothing_is_lost(area_tree, pri
         job = ImportJob.objects.exclude(status=ImportStatus.REFUSED).get()
         wait_for(lambda: ImportJob.objects.get(pk=job.pk).status == ImportStatus.REVIEW, 90, "upload read")
 
+        # Saving it while Redis is down again: the same page with "try later", 503, the upload as it was.
+        private_redis.stop()
+        reconnect_celery()
+        response, timings["save, Redis stopped"] = timed(lambda: client.post(f"/imports/{job.pk}/commit/"))
+        assert response.status_code == 503
+        assert "请过几分钟再试" in response.content.decode()
+        assert ImportJob.objects.get(pk=job.pk).status == ImportStatus.REVIEW
+        private_redis.start()
+        reconnect_celery()
+
         # The scheduled roll-up, as beat sends it, counts the change made while Redis was down.
         rollup.apply_async(kwargs={"trigger": RollupTrigger.SCHEDULE})
         scheduled = RollupRun.objects.filter(trigger=RollupTrigger.SCHEDULE)
