@@ -19,7 +19,9 @@ village of Jiangxi and `--records` enrolments, generated inside PostgreSQL (belo
 Prints one JSON line last: people, records, seconds, county_seconds, baseline_seconds, ratio
 (baseline_seconds / seconds), dashboard_p95_ms; then first_seconds, dashboard_uncached_p95_ms (the
 selector keeps the rows it read until the next run; here every call reads them), rows, county,
-dashboard_queries, runs, county_runs, load_average (the machine's, at the end).
+dashboard_queries, runs, county_runs, statement_seconds (the median seconds of each statement of the whole
+runs after approvals, named by the table it creates or writes, those of 0.05 s and more), load_average (the
+machine's, at the end).
 
 With `--keep` and `BENCH_DATABASE`, the database stays after the run and a later run with `--keep` reuses
 the data generated there (same `--people` and `--records`): it empties the tables the roll-up writes and
@@ -41,6 +43,7 @@ never reads them. The audit triggers are off while the rows are written (as in t
 import argparse
 import json
 import os
+import re
 import statistics
 import threading
 import time
@@ -297,6 +300,33 @@ def timed(action) -> float:
     return time.perf_counter() - started
 
 
+# What names a statement of the roll-up in the per-statement figures: the first table it creates or writes.
+STATEMENT_NAME = re.compile(
+    r"CREATE TEMP TABLE \w+|INSERT INTO \"?\w+|DELETE FROM \w+|UPDATE \w+|SELECT count\(\*\) FROM \w+"
+)
+
+
+@contextmanager
+def statement_seconds(into: dict[str, list[float]]):
+    """Time each statement the roll-up sends, by name (the n-th of the same name in a run gets `#n`)."""
+    from django.db import connection
+
+    seen: defaultdict[str, int] = defaultdict(int)
+
+    def wrapper(execute, sql, params, many, context):
+        match = STATEMENT_NAME.search(sql)
+        name = match.group(0).replace('"', "") if match else " ".join(sql.split())[:40]
+        seen[name] += 1
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            into[name if seen[name] == 1 else f"{name} #{seen[name]}"].append(time.perf_counter() - started)
+
+    with connection.execute_wrapper(wrapper):
+        yield
+
+
 def approve(count: int, county_code: str | None = None) -> None:
     """What happens between two runs: `count` applications approved, anywhere in the province (or in one
     county), picked at random."""
@@ -485,9 +515,12 @@ def main():
         else:
             generate_all(args.people, args.records)
 
-        def timed_run(label: str, county_code: str | None = None) -> float:
+        statements: defaultdict[str, list[float]] = defaultdict(list)
+
+        def timed_run(label: str, county_code: str | None = None, into: dict | None = None) -> float:
             started = time.perf_counter()
-            run = rollup_run(county_code=county_code, trigger=RollupTrigger.MANUAL).run
+            with statement_seconds(into if into is not None else defaultdict(list)):
+                run = rollup_run(county_code=county_code, trigger=RollupTrigger.MANUAL).run
             seconds = time.perf_counter() - started
             print(f"  {label}: {run.rows} rows, {run.changed} written, in {seconds:.2f} s", flush=True)
             return seconds
@@ -498,7 +531,15 @@ def main():
         runs = []
         for _ in range(args.repeat):
             approve(args.changes)
-            runs.append(timed_run(f"whole roll-up after {args.changes} approvals"))
+            runs.append(timed_run(f"whole roll-up after {args.changes} approvals", into=statements))
+        per_statement = {name: statistics.median(figures) for name, figures in statements.items()}
+        print(
+            "  whole roll-up by statement (median, 0.05 s and more): "
+            + ", ".join(
+                f"{name} {seconds:.2f} s" for name, seconds in per_statement.items() if seconds >= 0.05
+            ),
+            flush=True,
+        )
         rows = Progress.objects.count()
         county = busiest_county()
         county_runs = []
@@ -542,6 +583,7 @@ def main():
                 "county": county,
                 "dashboard_queries": queries,
                 "runs": [round(r, 2) for r in runs],
+                "statement_seconds": {name: round(s, 2) for name, s in per_statement.items() if s >= 0.05},
                 "county_runs": [round(r, 2) for r in county_runs],
                 "load_average": [round(x, 1) for x in os.getloadavg()],
             }

@@ -113,7 +113,7 @@ def rollup_run(
         from .trend import trend_rollup  # the monthly rows of the same areas, in the same transaction
 
         trend_rollup(cursor=cursor, params=params)
-        cursor.execute("DROP TABLE rollup_village, rollup_target, rollup_rows, rollup_changes")
+        cursor.execute("DROP TABLE rollup_village, rollup_exits, rollup_target, rollup_rows, rollup_changes")
         cursor.execute("SELECT clock_timestamp()")
         run = RollupRun.objects.create(
             started_at=started_at,
@@ -146,30 +146,48 @@ GROUP BY e.village_code, e.year, e.benefit_type_id;
 SET LOCAL enable_hashagg = on
 """
 
-# Per village: the people whose household got out of poverty in each year, and those households. The
-# exits are the distinct (household, year out of poverty) of the "out" rows.
+# The month of a date within a year: its own month in that year, January when before it, December after
+# (date_part, not extract: extract's numeric result made the trend's pass over the enrolments half as slow
+# again).
+MONTH_IN_YEAR = (
+    "greatest(1, least(12, (date_part('year', {day}) - {year}) * 12 + date_part('month', {day})))::int"
+)
+
+# The exits, per year out of poverty, month (of the year's earliest "out" row, for the monthly trend)
+# and village: their people and households. The exits are the distinct (household, year out of poverty)
+# of the "out" rows; their members are joined once, for the yearly rows here and the monthly ones in
+# `reporting.trend` alike (the join costs more than the rest of the exits together). A household has
+# one month a year, so households summed over the months are the year's distinct households. Then the
+# per-village yearly figures, from that table.
 EXIT_TOTALS = """
-INSERT INTO rollup_village (year, benefit_type_id, village_code, achieved, households, amount)
-WITH x AS MATERIALIZED ({exits})
-SELECT year, NULL, village_code, sum(people)::int, count(*)::int, 0
+DROP TABLE IF EXISTS rollup_exits;
+CREATE TEMP TABLE rollup_exits ON COMMIT DROP AS
+SELECT year, month, county_code, village_code, sum(people)::int AS people, count(*)::int AS households
 FROM (
-    SELECT x.year, p.village_code, p.household_id, count(*) AS people
-    FROM x JOIN beneficiaries_person p ON p.household_id = x.household_id
+    SELECT x.year, x.month, p.county_code, p.village_code, x.household_id, count(*) AS people
+    FROM ({exits}) x JOIN beneficiaries_person p ON p.household_id = x.household_id
     WHERE p.life_status <> 'duplicate' {in_county}
-    GROUP BY 1, 2, 3
+    GROUP BY 1, 2, 3, 4, 5
 ) members
+GROUP BY 1, 2, 3, 4;
+INSERT INTO rollup_village (year, benefit_type_id, village_code, achieved, households, amount)
+SELECT year, NULL, village_code, sum(people)::int, sum(households)::int, 0
+FROM rollup_exits
 GROUP BY year, village_code;
 ANALYZE rollup_village (year, benefit_type_id, village_code);
 """
-_YEAR_OUT = "coalesce(s.exit_year, extract(year FROM s.effective_date)::int)"
+_YEAR_OUT = "coalesce(s.exit_year, date_part('year', s.effective_date)::int)"
+_EXIT = f"""s.household_id, {_YEAR_OUT} AS year,
+        min({MONTH_IN_YEAR.format(day="s.effective_date", year=_YEAR_OUT)}) AS month"""
 ALL_EXITS = f"""
-    SELECT DISTINCT s.household_id, {_YEAR_OUT} AS year
+    SELECT {_EXIT}
     FROM beneficiaries_householdstatus s
-    WHERE s.poverty_status = 'out'"""  # noqa: S608
+    WHERE s.poverty_status = 'out'
+    GROUP BY 1, 2"""  # noqa: S608
 # One county: from its people's households to their status rows (an index lookup each, which OFFSET 0
 # keeps the planner from turning into a scan of every status row of the province).
 COUNTY_EXITS = f"""
-    SELECT DISTINCT s.household_id, {_YEAR_OUT} AS year
+    SELECT {_EXIT}
     FROM (
         SELECT DISTINCT household_id FROM beneficiaries_person
         WHERE county_code = %(county)s AND household_id IS NOT NULL
@@ -178,7 +196,8 @@ COUNTY_EXITS = f"""
         SELECT * FROM beneficiaries_householdstatus s
         WHERE s.household_id = h.household_id AND s.poverty_status = 'out'
         OFFSET 0
-    ) s"""  # noqa: S608
+    ) s
+    GROUP BY 1, 2"""  # noqa: S608
 
 # The targets of the areas the run covers, with what each has split further down.
 TARGETS = """

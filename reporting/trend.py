@@ -18,8 +18,9 @@ When an achievement counts:
   the yearly roll-up: the household's registered members now, except records marked duplicate, each in
   their own county.
 
-Counties are counted from the source tables (one pass over the achieved enrolments and one over the
-"out" rows with their people, grouped by county and month), cities are sums of their counties and the
+Counties are counted from one pass over the achieved enrolments, grouped by county and month, and from
+the roll-up's exits, which it counts per village and month for both (one join of the "out" rows with
+their people serves the yearly and the monthly rows); cities are sums of their counties and the
 province of its cities; in a one-county run, the other counties and cities come from their live rows,
 as in the yearly roll-up. Only months with an achievement have a row.
 """
@@ -28,23 +29,18 @@ from django.conf import settings
 from django.db.backends.utils import CursorWrapper
 
 from .models import ProgressMonth
+from .services import MONTH_IN_YEAR
 
 LIVE = ProgressMonth._meta.db_table
 FIGURES = "achieved, cumulative, cumulative_for_target"
 KEY = "year, month, area_code, level, benefit_type_id"
-
-# The month of a date within a year: its own month in that year, January when before it, December after.
-# (date_part, not extract: extract's numeric result made the pass over the enrolments half as slow again.)
-_MONTH_IN_YEAR = (
-    "greatest(1, least(12, (date_part('year', {day}) - {year}) * 12 + date_part('month', {day})))::int"
-)
 
 # Per county, year, benefit type and month of approval: the achieved enrolments. Grouped first by the
 # calendar month (one conversion a record), then held within the record's year (once a group).
 ENROLMENTS = f"""
 DROP TABLE IF EXISTS trend_county;
 CREATE TEMP TABLE trend_county ON COMMIT DROP AS
-SELECT year, benefit_type_id, area_code, {_MONTH_IN_YEAR.format(day="day", year="year")} AS month,
+SELECT year, benefit_type_id, area_code, {MONTH_IN_YEAR.format(day="day", year="year")} AS month,
     sum(achieved)::int AS achieved
 FROM (
     SELECT e.year, e.benefit_type_id, e.county_code AS area_code,
@@ -57,34 +53,12 @@ FROM (
 GROUP BY 1, 2, 3, 4
 """  # noqa: S608
 
-# Per county, year out of poverty and month: the people of the households that got out in that month.
-_YEAR_OUT = "coalesce(s.exit_year, date_part('year', s.effective_date)::int)"
-_EXIT = f"""s.household_id, {_YEAR_OUT} AS year,
-    min({_MONTH_IN_YEAR.format(day="s.effective_date", year=_YEAR_OUT)}) AS month"""
-ALL_EXITS = f"""
-    SELECT {_EXIT}
-    FROM beneficiaries_householdstatus s
-    WHERE s.poverty_status = 'out'
-    GROUP BY 1, 2"""  # noqa: S608
-# One county: from its people's households to their status rows, an index lookup each.
-COUNTY_EXITS = f"""
-    SELECT {_EXIT}
-    FROM (
-        SELECT DISTINCT household_id FROM beneficiaries_person
-        WHERE county_code = %(county)s AND household_id IS NOT NULL
-    ) h
-    CROSS JOIN LATERAL (
-        SELECT * FROM beneficiaries_householdstatus s
-        WHERE s.household_id = h.household_id AND s.poverty_status = 'out'
-        OFFSET 0
-    ) s
-    GROUP BY 1, 2"""  # noqa: S608
+# Per county, year out of poverty and month: the people of the households that got out in that month, from
+# the roll-up's exits (`reporting.services.EXIT_TOTALS`, same transaction, same areas).
 EXITS = """
 INSERT INTO trend_county (year, benefit_type_id, area_code, month, achieved)
-SELECT x.year, NULL, p.county_code, x.month, count(*)
-FROM ({exits}) x
-JOIN beneficiaries_person p ON p.household_id = x.household_id
-WHERE p.life_status <> 'duplicate' {in_county}
+SELECT year, NULL, county_code, month, sum(people)
+FROM rollup_exits
 GROUP BY 1, 2, 3, 4
 """
 
@@ -169,7 +143,7 @@ def _statements(county: bool) -> tuple[str, ...]:
     own = "WHERE area_code = %(county)s" if county else ""
     return (
         ENROLMENTS.format(in_county=in_county.format(alias="e")),
-        EXITS.format(exits=COUNTY_EXITS if county else ALL_EXITS, in_county=in_county.format(alias="p")),
+        EXITS,
         ROWS.format(
             other_counties=OTHER_COUNTIES if county else "",
             own_county=own,
@@ -186,7 +160,8 @@ COUNTY = _statements(county=True)
 
 def trend_rollup(*, cursor: CursorWrapper, params: dict) -> int:
     """Recompute the monthly rows of the areas a roll-up run covers, in its transaction and under its
-    lock, and write the differences; returns the number of rows written (inserted, updated, deleted).
+    lock, after its statements (the exits come from its `rollup_exits`), and write the differences;
+    returns the number of rows written (inserted, updated, deleted).
 
     `params` are the run's: `computed_at`, `statuses`, `county` (None for a whole run), `city` and
     `province`.
