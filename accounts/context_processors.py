@@ -16,7 +16,7 @@ class NavItem:
 # The menu, in order. An entry shows when the user holds its permission.
 NAVIGATION = [
     NavItem(_("Home"), "home"),
-    NavItem(_("Registry"), "registry:person-list", "beneficiaries.view_person"),
+    NavItem(_("Registry"), "registry:person-list", "beneficiaries.view_person", also=("exports",)),
     NavItem(
         _("Measures"),
         "programs:enrollment-list",

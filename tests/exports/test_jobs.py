@@ -314,6 +314,11 @@ class PagesTest(ExportCase):
         listing = self.client.get("/exports/").content.decode()
         self.assertIn(f'href="/exports/{job.pk}/"', listing)
 
+    def test_the_exports_pages_sit_under_the_registry_in_the_menu(self):
+        self.login("ruijin_clerk")
+        listing = self.client.get("/exports/").content.decode()
+        self.assertIn('<a href="/registry/people/" class="active" aria-current="page">', listing)
+
     def test_an_unknown_kind_is_a_400_saying_what_can_be_exported(self):
         self.login("ruijin_clerk")
         response = self.client.post("/exports/", {"kind": "payroll"})
