@@ -30,8 +30,20 @@ def wait_for_runs(count: int, timeout: float = 60, **filters) -> list[RollupRun]
     raise AssertionError(f"{count} run(s) {filters} not there after {timeout} s")
 
 
+def revoke_scheduled() -> None:
+    """Runs that earlier tests queued with a countdown (a committed import queues one) are waiting in the
+    session's worker: revoked, so that they do not land in this test's database."""
+    from poverty_relief.celery import app
+
+    scheduled = app.control.inspect(timeout=1).scheduled() or {}
+    ids = [entry["request"]["id"] for entries in scheduled.values() for entry in entries]
+    if ids:
+        app.control.revoke(ids)
+
+
 @pytest.fixture
 def clean_keys():
+    revoke_scheduled()
     for county in (None, "360781"):
         _client().delete(debounce_key(county))
     yield
