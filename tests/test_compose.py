@@ -27,6 +27,7 @@ REQUIRED_SERVICES = ("db", "redis", *APP_SERVICES)
 # Values for the variables that the compose file makes mandatory with ${NAME:?message}.
 OPERATOR_ENV = {
     "POSTGRES_PASSWORD": "compose-test-password",
+    "POSTGRES_APP_PASSWORD": "compose-test-app-password",
     "DJANGO_SECRET_KEY": "compose-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
     "DJANGO_ALLOWED_HOSTS": "relief.example.org",
 }
@@ -109,6 +110,23 @@ def as_argv(command) -> list[str]:
     return list(command) if isinstance(command, list) else shlex.split(command)
 
 
+def command_steps(command) -> list[list[str]]:
+    """The commands a service runs one after the other: its argv, or each `&&` step of an `sh -c` script."""
+    argv = as_argv(command)
+    if argv[:2] != ["sh", "-c"]:
+        return [argv]
+    steps = [shlex.split(step) for step in argv[2].split("&&")]
+    return [step[1:] if step[:1] == ["exec"] else step for step in steps]
+
+
+def grant_url_variable(migrate: dict) -> str:
+    """The variable `grant_app_role --url-env` reads in the migrate service."""
+    for step in command_steps(migrate.get("command")):
+        if "grant_app_role" in step and "--url-env" in step:
+            return step[step.index("--url-env") + 1]
+    raise AssertionError(f"migrate does not run grant_app_role --url-env: {migrate.get('command')}")
+
+
 def healthcheck_text(service: dict) -> str:
     test = (service.get("healthcheck") or {}).get("test")
     return " ".join(test) if isinstance(test, list) else str(test or "")
@@ -188,8 +206,8 @@ def test_app_service_points_at_the_compose_database_and_redis(compose, name):
     assert database.hostname == "db", (
         f"{name}: DATABASE_URL host is {database.hostname!r}, not the db service"
     )
-    assert database.password == OPERATOR_ENV["POSTGRES_PASSWORD"], (
-        f"{name}: database password not from POSTGRES_PASSWORD"
+    assert database.password == OPERATOR_ENV["POSTGRES_APP_PASSWORD"], (
+        f"{name}: database password not from POSTGRES_APP_PASSWORD"
     )
     redis = urlsplit(env.get("REDIS_URL", ""))
     assert redis.scheme == "redis", f"{name}: REDIS_URL is not a redis:// URL"
@@ -231,14 +249,55 @@ def test_app_service_waits_for_healthy_db_and_redis_and_finished_migrations(comp
 def test_migrate_is_a_one_shot_service(compose):
     migrate = compose["services"].get("migrate")
     assert migrate, "no migrate service: web, worker and beat would start on an unmigrated database"
-    argv = as_argv(migrate.get("command"))
-    assert "manage.py" in argv and "migrate" in argv, f"migrate service does not run migrations: {argv}"
+    steps = command_steps(migrate.get("command"))
+    assert steps[0][:3] == ["python", "manage.py", "migrate"], (
+        f"migrate service does not migrate first: {steps}"
+    )
     assert str(migrate.get("restart", "no")) == "no", "a one-shot service must not be restarted"
-    assert service_env(migrate) == service_env(compose["services"]["web"]), (
+    # The same settings as web, but connected as the owner of the tables, with the application's URL beside.
+    env, web_env = service_env(migrate), service_env(compose["services"]["web"])
+    variable = grant_url_variable(migrate)
+    del env[variable]
+    assert {**env, "DATABASE_URL": ""} == {**web_env, "DATABASE_URL": ""}, (
         "migrate sees other settings than web"
     )
     for dependency in ("db", "redis"):
         assert (migrate.get("depends_on") or {}).get(dependency, {}).get("condition") == "service_healthy"
+
+
+def test_migrate_runs_as_the_owner_and_then_grants_the_application_role(compose):
+    """Web, worker and beat connect as a role that is not the one owning the tables (an owner may
+    `ALTER TABLE ... DISABLE TRIGGER`), made and granted by `grant_app_role` right after each migrate."""
+    migrate = compose["services"]["migrate"]
+    owner = compose["services"]["db"]["environment"]["POSTGRES_USER"]
+    migrate_url = urlsplit(service_env(migrate)["DATABASE_URL"])
+    assert (migrate_url.username, migrate_url.password) == (owner, OPERATOR_ENV["POSTGRES_PASSWORD"]), (
+        "migrate does not connect as the postgres image's POSTGRES_USER, the owner of the tables"
+    )
+    steps = command_steps(migrate.get("command"))
+    assert [step[:3] for step in steps] == [
+        ["python", "manage.py", "migrate"],
+        ["python", "manage.py", "grant_app_role"],
+    ], f"migrate must migrate, then grant (and stop at the first failure): {migrate.get('command')}"
+    assert " && " in as_argv(migrate.get("command"))[-1], "the grant must not run after a failed migrate"
+    granted = service_env(migrate)[grant_url_variable(migrate)]
+    for name in APP_SERVICES:
+        app_url = service_env(compose["services"][name])["DATABASE_URL"]
+        assert app_url == granted, f"{name} connects with another URL than the role migrate granted"
+        assert urlsplit(app_url).username not in (owner, "postgres"), f"{name} connects as the owner"
+
+
+def test_the_application_roles_password_must_be_given_by_the_operator(raw_compose):
+    services = raw_compose["services"]
+    urls = {name: service_env(services[name])["DATABASE_URL"] for name in APP_SERVICES}
+    urls["migrate"] = service_env(services["migrate"])[grant_url_variable(services["migrate"])]
+    without = {key: value for key, value in OPERATOR_ENV.items() if key != "POSTGRES_APP_PASSWORD"}
+    for name, url in urls.items():
+        assert re.search(r"\$\{POSTGRES_APP_PASSWORD:\?[^}]+\}@", url), (
+            f"{name}: the application role's password must be ${{POSTGRES_APP_PASSWORD:?message}}: {url!r}"
+        )
+        with pytest.raises(MissingVariable):
+            interpolate(url, without)
 
 
 def test_web_runs_gunicorn_on_port_8000_with_a_healthz_check(compose):
@@ -315,6 +374,8 @@ def test_web_and_worker_share_the_media_volume_at_media_root(compose):
 @pytest.mark.parametrize("name", (*APP_SERVICES, "migrate"))
 def test_every_variable_passed_is_read_by_the_settings(compose, name):
     read = settings_variable_names()
+    if name == "migrate":  # grant_app_role reads the application's URL from its own variable
+        read.add(grant_url_variable(compose["services"]["migrate"]))
     passed = set(service_env(compose["services"][name]))
     unknown = passed - read
     assert not unknown, f"{name}: passes variables that settings.py never reads: {sorted(unknown)}"
@@ -367,14 +428,15 @@ def test_allowed_hosts_must_be_given_by_the_operator(raw_compose):
 def test_no_literal_secrets_in_compose(raw_compose):
     for name, service in raw_compose["services"].items():
         env = service_env(service)
-        for key in ("DJANGO_SECRET_KEY", "POSTGRES_PASSWORD"):
+        for key in ("DJANGO_SECRET_KEY", "POSTGRES_PASSWORD", "POSTGRES_APP_PASSWORD"):
             if key in env:
                 assert env[key].startswith("${"), f"{name}: {key} is a literal in docker-compose.yml"
-        password = urlsplit(env.get("DATABASE_URL", "")).password
-        if password is not None:
-            assert password.startswith("${POSTGRES_PASSWORD"), (
-                f"{name}: DATABASE_URL carries a literal password"
-            )
+        for key in ("DATABASE_URL", "APP_DATABASE_URL"):
+            password = urlsplit(env.get(key, "")).password
+            if password is not None:
+                assert password.startswith(("${POSTGRES_PASSWORD", "${POSTGRES_APP_PASSWORD")), (
+                    f"{name}: {key} carries a literal password"
+                )
 
 
 def _stages(dockerfile: str) -> list[tuple[str, str | None]]:
