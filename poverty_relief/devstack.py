@@ -781,6 +781,8 @@ def cmd_run(layout: Layout, port: int) -> int:
             ),
             # Facilities and enrolments that pass the rules, for counties that have none yet.
             ("generate_enrollments", "--counties=360781,360730,360121"),
+            # The dashboards' figures now, rather than at the first scheduled run.
+            ("rollup",),
         ):
             manage_or_fail(*command)
         children = [

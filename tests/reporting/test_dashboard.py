@@ -2,8 +2,9 @@
 banner, the recompute button for the provincial office only, the table as .xlsx."""
 
 from datetime import timedelta
-from io import BytesIO
+from io import BytesIO, StringIO
 
+from django.core.management import CommandError, call_command
 from django.utils import timezone, translation
 from openpyxl import load_workbook
 
@@ -11,7 +12,7 @@ from beneficiaries.generator import generate_registry
 from programs.demo import generate_enrollments
 from programs.models import Target
 from programs.services import target_split
-from reporting.models import RollupRun
+from reporting.models import Progress, ProgressMonth, RollupRun
 from reporting.services import rollup_run
 from tests.cast import NINGDU, RUIJIN, CastTestCase
 
@@ -72,6 +73,29 @@ class FreshnessTest(DashboardCase):
         self.assertNotContains(self.client.get("/progress/360000/"), 'class="message error stale"')
         RollupRun.objects.update(started_at=timezone.now() - timedelta(hours=1))
         self.assertContains(self.client.get("/progress/360000/"), 'class="message error stale"')
+
+    def test_before_any_roll_up_the_page_says_so_without_a_stale_banner_or_an_empty_chart(self):
+        Progress.objects.all().delete()
+        ProgressMonth.objects.all().delete()
+        RollupRun.objects.all().delete()
+        self.login("province_officer")
+        page = self.client.get("/progress/360000/?year=2018")
+        self.assertNotContains(page, 'class="message error stale"')
+        self.assertNotContains(page, 'id="trend-chart"')
+        self.assertContains(page, "本年度尚无已计算的数字")
+
+        call_command("rollup", stdout=StringIO())
+        page = self.client.get("/progress/360000/?year=2018")
+        self.assertContains(page, 'id="trend-chart"')
+        self.assertEqual(RollupRun.objects.get().trigger, "manual")
+
+    def test_the_command_recomputes_one_county_and_refuses_what_is_not_one(self):
+        out = StringIO()
+        call_command("rollup", county=RUIJIN, stdout=out)
+        self.assertIn("roll-up:", out.getvalue())
+        self.assertEqual(RollupRun.objects.latest("started_at").county_code, RUIJIN)
+        with self.assertRaises(CommandError):
+            call_command("rollup", county="360700", stdout=StringIO())  # a city
 
     def test_only_the_provincial_office_may_recompute(self):
         self.login("ganzhou_reviewer")
