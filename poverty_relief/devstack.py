@@ -894,6 +894,7 @@ def cmd_test(layout: Layout, pytest_args: Sequence[str]) -> int:
 
 
 def cmd_manage(layout: Layout, args: Sequence[str]) -> int:
+    os.environ.setdefault("DJANGO_DEBUG", "1")
     raise_on_signals()
     services: Services | None = None
     try:

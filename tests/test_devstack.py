@@ -7,6 +7,8 @@ import os
 import re
 import signal
 import socket
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -220,3 +222,18 @@ def test_embedded_redis_starts_answers_is_reused_and_stops(tmp_path: Path) -> No
     finally:
         if pid is not None and devstack.pid_alive(pid, "redis-server"):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_manage_py_on_a_checkout_with_nothing_configured_runs_on_the_local_stack() -> None:
+    unset = ("DATABASE_URL", "DJANGO_DEBUG", "DJANGO_SECRET_KEY")
+    env = {name: value for name, value in os.environ.items() if name not in unset}
+    done = subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "No changes detected" in done.stdout
