@@ -320,33 +320,55 @@ IN_COUNTY_ROWS = """(
     OR (parent_code = '' AND area_code = %(province)s)
 )"""
 
-# The differences, in one join: rows only live (to delete), only new (to add), or with other figures.
-CHANGES = f"""
-ANALYZE rollup_rows (year, area_code, level, parent_code, benefit_type_id);
-DROP TABLE IF EXISTS rollup_changes;
-CREATE TEMP TABLE rollup_changes ON COMMIT DROP AS
+
+def diff_statements(
+    *, live: str, new_rows: str, changes: str, match: tuple[str, ...], figures: str, key: str, order: str
+) -> tuple[str, tuple[str, str, str]]:
+    """The statements that write recomputed rows over the live ones by their differences.
+
+    First, in one join, the differences into the temporary table `changes`: rows only live (to delete),
+    only new (to add), or with other figures (or level); live rows are those `{covered}` selects, a
+    placeholder left for the caller. Then the deletes, updates and inserts, the inserts in `order`."""
+    on = " AND ".join(f"l.{column} = n.{column}" for column in match)
+    compared = [*figures.split(", "), "level"]
+    live_figures, new_figures = (", ".join(f"{side}.{name}" for name in compared) for side in "ln")
+    find = f"""
+DROP TABLE IF EXISTS {changes};
+CREATE TEMP TABLE {changes} ON COMMIT DROP AS
 SELECT l.id AS live_id, n.*
-FROM ({_VILLAGES} UNION ALL SELECT * FROM rollup_rows) n
-FULL JOIN (SELECT * FROM {LIVE} WHERE {{covered}}) l
-    ON l.parent_code = n.parent_code AND l.year = n.year AND l.area_code = n.area_code
-    AND coalesce(l.benefit_type_id, '') = coalesce(n.benefit_type_id, '')
-WHERE l.id IS NULL OR n.area_code IS NULL OR (l.{FIGURES.replace(", ", ", l.")}, l.level)
-    IS DISTINCT FROM (n.{FIGURES.replace(", ", ", n.")}, n.level)
+FROM {new_rows} n
+FULL JOIN (SELECT * FROM {live} WHERE {{covered}}) l
+    ON {on} AND coalesce(l.benefit_type_id, '') = coalesce(n.benefit_type_id, '')
+WHERE l.id IS NULL OR n.area_code IS NULL
+    OR ({live_figures}) IS DISTINCT FROM ({new_figures})
 """  # noqa: S608
-APPLY = (
-    f"DELETE FROM {LIVE} WHERE id IN (SELECT live_id FROM rollup_changes WHERE area_code IS NULL)",  # noqa: S608
-    f"""
-    UPDATE {LIVE} l SET {", ".join(f"{name} = c.{name}" for name in FIGURES.split(", "))}, level = c.level,
+    apply = (
+        f"DELETE FROM {live} WHERE id IN (SELECT live_id FROM {changes} WHERE area_code IS NULL)",  # noqa: S608
+        f"""
+    UPDATE {live} l SET {", ".join(f"{name} = c.{name}" for name in figures.split(", "))}, level = c.level,
         computed_at = %(computed_at)s
-    FROM rollup_changes c WHERE l.id = c.live_id AND c.area_code IS NOT NULL
+    FROM {changes} c WHERE l.id = c.live_id AND c.area_code IS NOT NULL
     """,  # noqa: S608
+        f"""
+    INSERT INTO {live} ({key}, {figures}, computed_at)
+    SELECT {key}, {figures}, %(computed_at)s FROM {changes} WHERE live_id IS NULL
+    ORDER BY {order}
+    """,  # noqa: S608
+    )
+    return find, apply
+
+
+CHANGES, APPLY = diff_statements(
+    live=LIVE,
+    new_rows=f"({_VILLAGES} UNION ALL SELECT * FROM rollup_rows)",  # noqa: S608
+    changes="rollup_changes",
+    match=("parent_code", "year", "area_code"),
+    figures=FIGURES,
+    key=KEY,
     # In the order of the index, so that a first run (everything new) appends to it page after page.
-    f"""
-    INSERT INTO {LIVE} ({KEY}, {FIGURES}, computed_at)
-    SELECT {KEY}, {FIGURES}, %(computed_at)s FROM rollup_changes WHERE live_id IS NULL
-    ORDER BY parent_code COLLATE "C", year, benefit_type_id COLLATE "C", area_code COLLATE "C"
-    """,  # noqa: S608
+    order='parent_code COLLATE "C", year, benefit_type_id COLLATE "C", area_code COLLATE "C"',
 )
+CHANGES = "ANALYZE rollup_rows (year, area_code, level, parent_code, benefit_type_id);" + CHANGES
 
 
 @dataclass(frozen=True)

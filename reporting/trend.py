@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db.backends.utils import CursorWrapper
 
 from .models import ProgressMonth
-from .services import MONTH_IN_YEAR
+from .services import MONTH_IN_YEAR, diff_statements
 
 LIVE = ProgressMonth._meta.db_table
 FIGURES = "achieved, cumulative, cumulative_for_target"
@@ -109,32 +109,16 @@ OTHER_CITIES = f"""
 # The live rows a run covers: all, or the county's, its city's and the province's.
 IN_COUNTY_ROWS = "area_code IN (%(county)s, %(city)s, %(province)s)"
 
-CHANGES = f"""
-ANALYZE trend_rows;
-DROP TABLE IF EXISTS trend_changes;
-CREATE TEMP TABLE trend_changes ON COMMIT DROP AS
-SELECT l.id AS live_id, n.*
-FROM trend_rows n
-FULL JOIN (SELECT * FROM {LIVE} WHERE {{covered}}) l
-    ON l.area_code = n.area_code AND l.year = n.year AND l.month = n.month
-    AND coalesce(l.benefit_type_id, '') = coalesce(n.benefit_type_id, '')
-WHERE l.id IS NULL OR n.area_code IS NULL
-    OR (l.achieved, l.cumulative, l.cumulative_for_target, l.level)
-    IS DISTINCT FROM (n.achieved, n.cumulative, n.cumulative_for_target, n.level)
-"""  # noqa: S608
-APPLY = (
-    f"DELETE FROM {LIVE} WHERE id IN (SELECT live_id FROM trend_changes WHERE area_code IS NULL)",  # noqa: S608
-    f"""
-    UPDATE {LIVE} l SET {", ".join(f"{name} = c.{name}" for name in FIGURES.split(", "))}, level = c.level,
-        computed_at = %(computed_at)s
-    FROM trend_changes c WHERE l.id = c.live_id AND c.area_code IS NOT NULL
-    """,  # noqa: S608
-    f"""
-    INSERT INTO {LIVE} ({KEY}, {FIGURES}, computed_at)
-    SELECT {KEY}, {FIGURES}, %(computed_at)s FROM trend_changes WHERE live_id IS NULL
-    ORDER BY area_code, year, benefit_type_id, month
-    """,  # noqa: S608
+CHANGES, APPLY = diff_statements(
+    live=LIVE,
+    new_rows="trend_rows",
+    changes="trend_changes",
+    match=("area_code", "year", "month"),
+    figures=FIGURES,
+    key=KEY,
+    order="area_code, year, benefit_type_id, month",
 )
+CHANGES = "ANALYZE trend_rows;" + CHANGES
 DROP = "DROP TABLE trend_county, trend_rows, trend_changes"
 
 
