@@ -43,15 +43,19 @@ def check_redis() -> str:
     return "ok"
 
 
+# Clients of `redis_answers`, by URL and timeout: a page asks on every view, over a pooled connection.
+_answering: dict[tuple[str, float], redis.Redis] = {}
+
+
 def redis_answers(timeout: float = 0.5) -> bool:
     """Whether Redis (the task queue) answers now, within `timeout`: pages that depend on it say so."""
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=timeout, socket_timeout=timeout)
+    key = (settings.REDIS_URL, timeout)
+    if key not in _answering:
+        _answering[key] = redis.Redis.from_url(key[0], socket_connect_timeout=timeout, socket_timeout=timeout)
     try:
-        return bool(client.ping())
+        return bool(_answering[key].ping())
     except redis.RedisError:
         return False
-    finally:
-        client.close()
 
 
 def check_workers() -> str:
