@@ -13,10 +13,10 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from areas.models import Area
 from beneficiaries.models import RegistryExport
+from poverty_relief.queueing import enqueue
 
 from .kinds import KINDS, Kind
 from .models import EXPORT_DIR, EXPORT_KEEP, ExportJob, ExportStatus
@@ -87,12 +87,10 @@ def export_start(*, actor, kind: str, data: Mapping[str, Any]) -> ExportJob:
 
     job = export_create(actor=actor, kind=kind, data=data)
     try:
-        build_export.delay(job.pk)
-    except BrokerUnavailable as exc:
+        enqueue(build_export, job.pk, refused=QueueUnavailable)
+    except QueueUnavailable:
         job.delete()
-        raise QueueUnavailable(
-            _("The background service is not available; try again in a few minutes.")
-        ) from exc
+        raise
     return job
 
 

@@ -9,9 +9,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from areas.models import AreaLevel
+from poverty_relief.queueing import enqueue
 
 from .kinds import KINDS
 from .models import ImportJob, ImportStatus
@@ -61,15 +61,6 @@ def check_upload_kind(actor, kind: str):
     return sheet_kind
 
 
-def _queue(task, *args) -> None:
-    try:
-        task.delay(*args)
-    except BrokerUnavailable as exc:
-        raise QueueUnavailable(
-            _("The background service is not available; try again in a few minutes.")
-        ) from exc
-
-
 def import_create(*, actor, kind: str, upload: UploadedFile) -> ImportJob:
     from .tasks import read_import
 
@@ -98,7 +89,7 @@ def import_create(*, actor, kind: str, upload: UploadedFile) -> ImportJob:
         )
     # After the commit, so the worker finds the row; a broker that is down is said at once.
     try:
-        _queue(read_import, job.pk)
+        enqueue(read_import, job.pk, refused=QueueUnavailable)
     except QueueUnavailable as refusal:
         ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.REFUSED, message=refusal.message)
         raise
@@ -124,7 +115,7 @@ def import_commit(*, actor, job: ImportJob, all_or_nothing: bool) -> ImportJob:
     if not moved:
         raise UploadRefused(_("Someone else is already saving or has discarded this upload."))
     try:
-        _queue(commit_import, job.pk, actor.pk)
+        enqueue(commit_import, job.pk, actor.pk, refused=QueueUnavailable)
     except QueueUnavailable:
         ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.REVIEW)
         raise
